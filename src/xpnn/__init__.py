@@ -1,0 +1,14 @@
+"""xpnn: the course's neural networks, written once as array-API code, run on any backend."""
+
+from .backend import (Backend, GPUUnavailableError, XpnnFallbackWarning, get_backend,
+                      gpu_available, set_backend, to_numpy, use_backend)
+from .estimators import DeepNet, LogisticRegression, NotFittedError, ShallowNet
+from .network import DivergenceError, DivergenceWarning
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Backend", "DeepNet", "DivergenceError", "DivergenceWarning", "GPUUnavailableError",
+    "LogisticRegression", "NotFittedError", "ShallowNet", "XpnnFallbackWarning",
+    "get_backend", "gpu_available", "set_backend", "to_numpy", "use_backend",
+]

@@ -1,0 +1,101 @@
+"""Activation functions and their derivatives, one registry by name.
+
+Each entry is an :class:`Activation` ``(forward, derivative)``: ``forward(Z) -> A`` and
+``derivative(Z, A) -> g'(Z)``, where ``A = forward(Z)`` is passed in so that sigmoid and
+tanh reuse it (Nielsen, numpy-ml). All functions are elementwise on any array-API array.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, NamedTuple
+
+from .backend import namespace
+
+
+class Activation(NamedTuple):
+    forward: Callable[[Any], Any]
+    derivative: Callable[[Any, Any], Any]
+
+
+def sigmoid(Z):
+    """1 / (1 + e^-Z) via e^-|Z|: no overflow for any |Z|, accurate in both tails."""
+    xp = namespace(Z)
+    E = xp.exp(-xp.abs(Z))
+    S = 1.0 / (1.0 + E)
+    return xp.where(Z >= 0, S, E * S)
+
+
+def sigmoid_prime(Z, A=None):
+    A = sigmoid(Z) if A is None else A
+    return A * (1.0 - A)
+
+
+def tanh(Z):
+    return namespace(Z).tanh(Z)
+
+
+def tanh_prime(Z, A=None):
+    A = tanh(Z) if A is None else A
+    return 1.0 - A * A
+
+
+def relu(Z):
+    xp = namespace(Z)
+    return xp.maximum(Z, xp.zeros_like(Z))
+
+
+def relu_prime(Z, A=None):
+    xp = namespace(Z)
+    return xp.astype(Z > 0, Z.dtype)
+
+
+def leaky_relu(Z, slope=0.01):
+    xp = namespace(Z)
+    return xp.where(Z > 0, Z, slope * Z)
+
+
+def leaky_relu_prime(Z, A=None, slope=0.01):
+    xp = namespace(Z)
+    return xp.where(Z > 0, xp.ones_like(Z), xp.full_like(Z, slope))
+
+
+def identity(Z):
+    return Z
+
+
+def identity_prime(Z, A=None):
+    return namespace(Z).ones_like(Z)
+
+
+ACTIVATIONS = {
+    "sigmoid": Activation(sigmoid, sigmoid_prime),
+    "tanh": Activation(tanh, tanh_prime),
+    "relu": Activation(relu, relu_prime),
+    "leaky_relu": Activation(leaky_relu, leaky_relu_prime),
+    "identity": Activation(identity, identity_prime),
+}
+_PARAMETERS = {"leaky_relu": {"slope"}}
+
+
+def get_activation(name: str, **params) -> Activation:
+    """The (forward, derivative) pair for ``name``; ``params`` e.g. ``slope`` for leaky_relu.
+
+    Raises
+    ------
+    ValueError
+        Unknown name (the valid names are listed) or a parameter the activation lacks.
+    """
+    if isinstance(name, Activation):
+        return name
+    try:
+        activation = ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown activation {name!r}; choose from {sorted(ACTIVATIONS)}") from None
+    unknown = set(params) - _PARAMETERS.get(name, set())
+    if unknown:
+        raise ValueError(f"activation {name!r} takes no parameter(s) {sorted(unknown)}")
+    if not params:
+        return activation
+    return Activation(functools.partial(activation.forward, **params),
+                      functools.partial(activation.derivative, **params))

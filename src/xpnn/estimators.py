@@ -1,0 +1,297 @@
+"""Thin scikit-learn-style estimators over the functional core in :mod:`xpnn.network`.
+
+Rows are samples here (X is (n_samples, n_features), y is (n_samples,)); the estimators
+transpose once, as a view, to the course's notation and train with :func:`network.train`.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from . import network
+from ._validation import (check_choice, check_dtype, check_positive_float, check_positive_int,
+                          check_X, check_y)
+from .activations import ACTIVATIONS
+from .backend import backend_of, is_host_array, namespace, resolve_backend, to_numpy
+from .initializers import SCHEMES, initialize_parameters
+
+
+class NotFittedError(ValueError, AttributeError):
+    """The estimator was used before ``fit``."""
+
+
+class _BaseNet:
+    """Shared fit/predict for the course's nets; subclasses say which layers they have."""
+
+    def _hidden_layer_sizes(self):
+        return ()
+
+    def _hidden_activation(self):
+        return getattr(self, "activation", "relu")
+
+    # ----------------------------------------------------------- parameters protocol
+    @classmethod
+    def _param_names(cls):
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+    def get_params(self, deep=True):
+        """The constructor's parameters (scikit-learn protocol)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params):
+        """Set constructor parameters (scikit-learn protocol); returns self."""
+        valid = self._param_names()
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"invalid parameter {name!r} for {type(self).__name__}; "
+                                 f"valid parameters are {valid}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self):
+        defaults = inspect.signature(type(self).__init__).parameters
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k].default]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+
+        return Tags(estimator_type="classifier", target_tags=TargetTags(required=True),
+                    classifier_tags=ClassifierTags(multi_class=False),
+                    input_tags=InputTags(two_d_array=True), array_api_support=True)
+
+    # ------------------------------------------------------------------------ fitting
+    def _checked_hyperparameters(self):
+        check_positive_float(self.learning_rate, "learning_rate")
+        check_positive_int(self.n_iter, "n_iter")
+        check_positive_int(self.cost_every, "cost_every")
+        check_choice(self.init, "init", SCHEMES)
+        check_choice(self._hidden_activation(), "activation", ACTIVATIONS)
+        check_choice(self.on_divergence, "on_divergence", {"raise", "warn"})
+        for size in self._hidden_layer_sizes():
+            check_positive_int(size, "hidden layer size")
+        return check_dtype(self.dtype)
+
+    def fit(self, X, y, *, callback=None):
+        """Train by batch gradient descent.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            NumPy (or list, DataFrame) or an array of any supported backend; int is converted.
+        y : array of shape (n_samples,) with exactly two distinct labels.
+        callback : callable(iteration, cost), optional; called at each recorded cost.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError, TypeError
+            Bad hyperparameters or input (the message names the argument and shape).
+        xpnn.DivergenceError
+            The cost became non-finite (with ``on_divergence="raise"``).
+        """
+        dtype = self._checked_hyperparameters()
+        backend = resolve_backend(self.backend, X)
+        Xb = check_X(X, backend, dtype)
+        classes, y01 = check_y(y, Xb.shape[0])
+        Y = backend.asarray(y01.reshape(1, -1), dtype=dtype)
+        dims = [Xb.shape[1], *self._hidden_layer_sizes(), 1]
+        activations = network.layer_activations(len(dims) - 1, self._hidden_activation())
+        params = initialize_parameters(dims, scheme=self.init, seed=self.random_state,
+                                       backend=backend, dtype=dtype)
+        params, costs = network.train(
+            Xb.T, Y, params, activations, learning_rate=self.learning_rate, n_iter=self.n_iter,
+            cost_every=self.cost_every, on_divergence=self.on_divergence,
+            callback=self._reporter(callback))
+        self.backend_ = backend
+        self.classes_ = classes
+        self.n_features_in_ = dims[0]
+        self.n_iter_ = self.n_iter
+        self.costs_ = np.asarray(costs, dtype=np.float64)
+        self.params_ = {k: to_numpy(v) for k, v in params.items()}
+        self._device_params = {_key(backend): params}
+        return self
+
+    def _reporter(self, callback):
+        if not self.verbose:
+            return callback
+
+        def report(i, cost):
+            print(f"Cost after iteration {i}: {cost:f}")
+            if callback is not None:
+                callback(i, cost)
+        return report
+
+    # --------------------------------------------------------------------- predicting
+    def _check_fitted(self):
+        if not hasattr(self, "params_"):
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; "
+                                 "call fit(X, y) before using it")
+
+    def _params_on(self, backend):
+        """The fitted parameters on ``backend`` (moved once, then cached)."""
+        key = _key(backend)
+        if key not in self._device_params:
+            self._device_params[key] = {k: backend.asarray(v, dtype=self.dtype)
+                                        for k, v in self.params_.items()}
+        return self._device_params[key]
+
+    def _forward(self, X, output):
+        """Run the net on X; returns (output on X's backend, whether X came from the host)."""
+        self._check_fitted()
+        backend = self.backend_ if is_host_array(X) else backend_of(X)
+        Xb = check_X(X, backend, self.dtype, n_features=self.n_features_in_,
+                     estimator=type(self).__name__)
+        params = self._params_on(backend)
+        activations = network.layer_activations(network.n_layers(params), self._hidden_activation())
+        return output(Xb.T, params, activations), is_host_array(X)
+
+    def decision_function(self, X):
+        """Logits of the positive class, shape (n_samples,); NumPy in, NumPy out."""
+        Z, host = self._forward(X, network.decision_function)
+        return _out(Z[0, :], host)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, 2), columns in ``classes_`` order."""
+        A, host = self._forward(X, network.predict_proba)
+        xp = namespace(A)
+        return _out(xp.concat([1.0 - A, A], axis=0).T, host)
+
+    def predict(self, X):
+        """Predicted labels (from ``classes_``): the positive class where P > 0.5."""
+        A, host = self._forward(X, network.predict_proba)
+        positive = A[0, :] > 0.5
+        if host or self.classes_.dtype.kind not in "biuf":
+            return self.classes_[to_numpy(positive).astype(int)]
+        xp = namespace(A)
+        c0, c1 = (xp.asarray(c.item(), device=A.device) for c in self.classes_)
+        return xp.where(positive, c1, c0)
+
+    def score(self, X, y):
+        """Mean accuracy of ``predict(X)`` against ``y``."""
+        return float((to_numpy(self.predict(X)) == to_numpy(y)).mean())
+
+
+def _key(backend):
+    return (backend.name, str(backend.device))
+
+
+def _out(x, host):
+    return to_numpy(x) if host else x
+
+
+_COMMON_DOC = """
+    backend : None, str, module or Backend
+        None follows the input (a CuPy/torch/Dask array selects its namespace; NumPy input
+        uses the default, see :func:`xpnn.set_backend`); or "cpu", "gpu", "auto", a name.
+    dtype : {"float64", "float32"}
+    random_state : int, numpy.random.Generator or None
+        Seed of the host RNG that draws the initial weights (same weights on every backend).
+    cost_every : int
+        Record (and read back) the cost every this many iterations: ``costs_[k]`` is the
+        cost at iteration k * cost_every, before that iteration's update.
+    verbose : bool
+        Print the cost as the course does ("Cost after iteration i: c").
+    on_divergence : {"raise", "warn"}
+        A non-finite cost raises DivergenceError, or warns and keeps the last finite parameters.
+
+    Attributes
+    ----------
+    classes_, n_features_in_, costs_, backend_, params_ ({"W1": (n1, n_x), "b1": (n1, 1), ...}
+    as NumPy arrays, course notation), n_iter_.
+"""
+
+
+class LogisticRegression(_BaseNet):
+    __doc__ = """Logistic regression as a one-neuron net (the course's week 2).
+
+    Parameters
+    ----------
+    learning_rate : float, default 0.005
+    n_iter : int, default 2000
+    init : {"zeros", "random", "xavier", "he", "large"}, default "zeros"
+    """ + _COMMON_DOC
+
+    def __init__(self, learning_rate=0.005, n_iter=2000, init="zeros", *, backend=None,
+                 dtype="float64", random_state=None, cost_every=100, verbose=False,
+                 on_divergence="raise"):
+        self.learning_rate = learning_rate
+        self.n_iter = n_iter
+        self.init = init
+        self.backend = backend
+        self.dtype = dtype
+        self.random_state = random_state
+        self.cost_every = cost_every
+        self.verbose = verbose
+        self.on_divergence = on_divergence
+
+    def _hidden_activation(self):
+        return "sigmoid"
+
+
+class ShallowNet(_BaseNet):
+    __doc__ = """A net with one hidden layer (the course's week 3 planar classifier).
+
+    Parameters
+    ----------
+    n_hidden : int, default 4
+    activation : str, default "tanh" (any name of ``xpnn.activations.ACTIVATIONS``)
+    learning_rate : float, default 1.2
+    n_iter : int, default 10000
+    init : str, default "random" (0.01 * randn)
+    """ + _COMMON_DOC
+
+    def __init__(self, n_hidden=4, activation="tanh", learning_rate=1.2, n_iter=10000,
+                 init="random", *, backend=None, dtype="float64", random_state=None,
+                 cost_every=100, verbose=False, on_divergence="raise"):
+        self.n_hidden = n_hidden
+        self.activation = activation
+        self.learning_rate = learning_rate
+        self.n_iter = n_iter
+        self.init = init
+        self.backend = backend
+        self.dtype = dtype
+        self.random_state = random_state
+        self.cost_every = cost_every
+        self.verbose = verbose
+        self.on_divergence = on_divergence
+
+    def _hidden_layer_sizes(self):
+        return (self.n_hidden,)
+
+
+class DeepNet(_BaseNet):
+    __doc__ = """An L-layer net (the course's week 4 cat classifier).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : sequence of int, default (20, 7, 5)
+    activation : str, default "relu" (any name of ``xpnn.activations.ACTIVATIONS``)
+    learning_rate : float, default 0.0075
+    n_iter : int, default 2500
+    init : str, default "xavier" (randn / sqrt(n[l-1]), the course's choice)
+    """ + _COMMON_DOC
+
+    def __init__(self, hidden_layer_sizes=(20, 7, 5), activation="relu", learning_rate=0.0075,
+                 n_iter=2500, init="xavier", *, backend=None, dtype="float64", random_state=None,
+                 cost_every=100, verbose=False, on_divergence="raise"):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.learning_rate = learning_rate
+        self.n_iter = n_iter
+        self.init = init
+        self.backend = backend
+        self.dtype = dtype
+        self.random_state = random_state
+        self.cost_every = cost_every
+        self.verbose = verbose
+        self.on_divergence = on_divergence
+
+    def _hidden_layer_sizes(self):
+        sizes = self.hidden_layer_sizes
+        return (sizes,) if isinstance(sizes, int) else tuple(sizes)

@@ -1,0 +1,47 @@
+"""Centred finite differences over a flat parameter vector, for checking backprop."""
+
+from __future__ import annotations
+
+from .backend import namespace
+from .network import backward, cost, forward
+
+
+def flatten(params):
+    """All parameters as one vector, in the order W1, b1, W2, b2, ..."""
+    xp = namespace(*params.values())
+    return xp.concat([xp.reshape(p, (-1,)) for p in params.values()])
+
+
+def unflatten(theta, like):
+    """The inverse of :func:`flatten`: a params dict shaped like ``like``."""
+    xp = namespace(theta)
+    out, start = {}, 0
+    for key, p in like.items():
+        size = p.shape[0] * p.shape[1]
+        out[key] = xp.reshape(theta[start:start + size], p.shape)
+        start += size
+    return out
+
+
+def gradient_check(X, Y, params, activations, epsilon=1e-7):
+    """Relative error ||g - g_approx|| / (||g|| + ||g_approx||) between backprop and
+    centred differences (J(theta + eps e_i) - J(theta - eps e_i)) / (2 eps).
+
+    Costs 2 forward passes per parameter: for tiny nets only. Returns a float.
+    """
+    xp = namespace(X, *params.values())
+    AL, caches = forward(X, params, activations)
+    grads = backward(AL, Y, caches, params, activations)
+    analytic = flatten({f"d{k}": grads[f"d{k}"] for k in params})
+    theta = flatten(params)
+    approx = []
+    for i in range(theta.shape[0]):
+        bump = xp.zeros_like(theta)
+        bump[i] = epsilon
+        plus = cost(X, Y, unflatten(theta + bump, params), activations)
+        minus = cost(X, Y, unflatten(theta - bump, params), activations)
+        approx.append((plus - minus) / (2 * epsilon))
+    approx = xp.stack(approx)
+    numerator = xp.linalg.vector_norm(analytic - approx)
+    denominator = xp.linalg.vector_norm(analytic) + xp.linalg.vector_norm(approx)
+    return float(numerator / denominator)

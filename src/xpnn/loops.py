@@ -1,0 +1,88 @@
+"""Reference implementations with explicit Python loops — simple, not optimised.
+
+These mirror the course's non-vectorised code: lists and ``math.exp``, one example and
+one feature at a time. They are the oracle the tests compare the vectorised code with,
+and the "loop" column of the benchmarks.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def dot(a, b):
+    """sum_i a[i] * b[i] with a for-loop (the course's first vectorisation demo)."""
+    total = 0.0
+    for i in range(len(a)):
+        total += a[i] * b[i]
+    return total
+
+
+def sigmoid(z):
+    """Scalar sigmoid, stable for any z."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def log_loss_from_logit(z, y):
+    """-[y log s(z) + (1 - y) log(1 - s(z))] for one example, from its logit."""
+    return max(z, 0.0) - z * y + math.log1p(math.exp(-abs(z)))
+
+
+def propagate(w, b, X, Y):
+    """Logistic regression cost and gradients, one example and one feature at a time.
+
+    w : list of n_x floats; b : float; X : n_x lists of m floats; Y : list of m labels.
+    Returns (dw list of n_x floats, db float, cost float).
+    """
+    n_x, m = len(X), len(Y)
+    dw, db, total = [0.0] * n_x, 0.0, 0.0
+    for i in range(m):
+        z = b
+        for j in range(n_x):
+            z += w[j] * X[j][i]
+        a = sigmoid(z)
+        total += log_loss_from_logit(z, Y[i])
+        dz = a - Y[i]
+        for j in range(n_x):
+            dw[j] += X[j][i] * dz
+        db += dz
+    return [d / m for d in dw], db / m, total / m
+
+
+def optimize(w, b, X, Y, n_iter, learning_rate):
+    """Gradient descent with :func:`propagate`. Returns (w, b, costs at every iteration)."""
+    costs = []
+    for _ in range(n_iter):
+        dw, db, cost = propagate(w, b, X, Y)
+        costs.append(cost)
+        w = [wj - learning_rate * dwj for wj, dwj in zip(w, dw)]
+        b = b - learning_rate * db
+    return w, b, costs
+
+
+def network_gradients_per_example(X, Y, params, activations):
+    """L-layer gradients accumulated one example (column) at a time, each as array vectors.
+
+    The loop reference for nets too large for pure Python: every example runs its own
+    forward and backward with matrix-vector products. Same result as
+    :func:`xpnn.network.backward`; returns the grads dict.
+    """
+    L, m = len(activations), X.shape[1]
+    grads = {f"d{k}": 0.0 * p for k, p in params.items()}
+    for i in range(m):
+        A, cache = X[:, i:i + 1], []
+        for l in range(1, L + 1):
+            Z = params[f"W{l}"] @ A + params[f"b{l}"]
+            cache.append((A, Z))
+            A = activations[l - 1].forward(Z)
+        dZ = (A - Y[:, i:i + 1]) / m
+        for l in range(L, 0, -1):
+            A_prev, Z = cache[l - 1]
+            grads[f"dW{l}"] = grads[f"dW{l}"] + dZ @ A_prev.T
+            grads[f"db{l}"] = grads[f"db{l}"] + dZ
+            if l > 1:
+                dZ = (params[f"W{l}"].T @ dZ) * activations[l - 2].derivative(cache[l - 2][1], A_prev)
+    return grads

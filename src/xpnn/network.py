@@ -1,0 +1,156 @@
+"""The course's L-layer network as pure functions, in course notation.
+
+X (n_x, m), Y (1, m), W[l] (n[l], n[l-1]), b[l] (n[l], 1). Hidden layers use any activation
+of the registry; the output layer is a sigmoid unit trained with binary cross-entropy.
+Logistic regression is the L = 1 case of the same code. Every function takes its namespace
+from its arguments and runs unchanged on NumPy, CuPy, torch and array_api_strict.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+from .activations import get_activation
+from .backend import namespace
+from .losses import binary_cross_entropy_from_logits, binary_cross_entropy_grad
+
+OUTPUT = "sigmoid"
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a non-finite cost or parameters."""
+
+
+class DivergenceWarning(UserWarning):
+    """Training diverged and ``on_divergence="warn"`` kept the last finite parameters."""
+
+
+def layer_activations(n_layers, hidden="relu"):
+    """The L activations of a net: ``hidden`` (a name, or one per hidden layer), then sigmoid."""
+    names = [hidden] * (n_layers - 1) if isinstance(hidden, str) else list(hidden)
+    if len(names) != n_layers - 1:
+        raise ValueError(f"need {n_layers - 1} hidden activations for {n_layers} layers; got {names}")
+    return [get_activation(name) for name in names] + [get_activation(OUTPUT)]
+
+
+def n_layers(params):
+    """L, the number of weight layers in ``params``."""
+    return len(params) // 2
+
+
+def linear_forward(A_prev, W, b):
+    """Z = W @ A_prev + b.  A_prev (n[l-1], m), W (n[l], n[l-1]), b (n[l], 1) -> Z (n[l], m)."""
+    return W @ A_prev + b
+
+
+def forward(X, params, activations):
+    """Forward pass.  X (n_x, m) -> (AL (1, m), caches); caches[l-1] = (A[l-1], Z[l])."""
+    A, caches = X, []
+    for l, activation in enumerate(activations, start=1):
+        Z = linear_forward(A, params[f"W{l}"], params[f"b{l}"])
+        caches.append((A, Z))
+        A = activation.forward(Z)
+    return A, caches
+
+
+def backward(AL, Y, caches, params, activations):
+    """Gradients {"dW1", "db1", ...} of the mean BCE cost; dA of the input X is never formed."""
+    xp = namespace(AL, Y)
+    L = len(caches)
+    dZ = binary_cross_entropy_grad(AL, Y) / AL.shape[1]  # 1/m applied once, here
+    grads = {}
+    for l in range(L, 0, -1):
+        A_prev, _ = caches[l - 1]
+        grads[f"dW{l}"] = dZ @ A_prev.T
+        grads[f"db{l}"] = xp.sum(dZ, axis=1, keepdims=True)
+        if l > 1:
+            Z_prev = caches[l - 2][1]
+            dZ = (params[f"W{l}"].T @ dZ) * activations[l - 2].derivative(Z_prev, A_prev)
+    return grads
+
+
+def update(params, grads, learning_rate):
+    """One gradient-descent update: p <- p - learning_rate * dp (returns new arrays)."""
+    return {key: p - learning_rate * grads[f"d{key}"] for key, p in params.items()}
+
+
+def cost(X, Y, params, activations):
+    """Mean BCE of the net on (X, Y), as a 0-d array on the device."""
+    _, caches = forward(X, params, activations)
+    return binary_cross_entropy_from_logits(caches[-1][1], Y)
+
+
+def decision_function(X, params, activations):
+    """Logits Z[L] (1, m) of the output unit."""
+    _, caches = forward(X, params, activations)
+    return caches[-1][1]
+
+
+def predict_proba(X, params, activations):
+    """P(y = 1 | x) as A[L] (1, m)."""
+    return forward(X, params, activations)[0]
+
+
+def step(X, Y, params, activations, learning_rate):
+    """One batch gradient-descent step: forward, backward, update.  Returns (params, caches)."""
+    AL, caches = forward(X, params, activations)
+    grads = backward(AL, Y, caches, params, activations)
+    return update(params, grads, learning_rate), caches
+
+
+def all_finite(params):
+    """True when every parameter is finite (one device-to-host read for all of them)."""
+    xp = namespace(*params.values())
+    return bool(xp.all(xp.stack([xp.all(xp.isfinite(p)) for p in params.values()])))
+
+
+def train(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,
+          on_divergence="raise", callback=None):
+    """Batch gradient descent for ``n_iter`` iterations.
+
+    The cost is computed (from the logits, before the update) and read back to the host only
+    on iterations ``k * cost_every``: one scalar copy per ``cost_every`` steps and no other
+    host synchronisation inside the loop.
+
+    Parameters
+    ----------
+    X : array of shape (n_x, m); Y : array of shape (1, m) with values in {0, 1}
+    params : dict of W[l] (n[l], n[l-1]) and b[l] (n[l], 1); activations : list of L Activation
+    learning_rate : float; n_iter : int; cost_every : int
+    on_divergence : {"raise", "warn"}
+        What to do when a read-back cost (or the final parameters) is not finite: raise
+        :class:`DivergenceError`, or warn and return the last parameters with a finite cost.
+    callback : callable(iteration, cost) or None, called at each read-back cost.
+
+    Returns
+    -------
+    params : dict, costs : list of float (costs[k] is the cost at iteration k * cost_every)
+    """
+    costs, last_finite = [], params
+    for i in range(n_iter):
+        AL, caches = forward(X, params, activations)
+        if i % cost_every == 0:
+            value = float(binary_cross_entropy_from_logits(caches[-1][1], Y))
+            if not math.isfinite(value):
+                return _diverged(on_divergence, f"the cost became {value} at iteration {i}",
+                                 learning_rate, last_finite, costs)
+            costs.append(value)
+            last_finite = params
+            if callback is not None:
+                callback(i, value)
+        params = update(params, backward(AL, Y, caches, params, activations), learning_rate)
+    if not all_finite(params):
+        return _diverged(on_divergence, "the parameters became non-finite after iteration "
+                         f"{(len(costs) - 1) * cost_every}", learning_rate, last_finite, costs)
+    return params, costs
+
+
+def _diverged(on_divergence, what, learning_rate, last_finite, costs):
+    message = (f"training diverged: {what} with learning_rate={learning_rate}; "
+               "try a smaller learning_rate (or standardised inputs)")
+    if on_divergence == "warn":
+        warnings.warn(message + "; keeping the last parameters with a finite cost",
+                      DivergenceWarning, stacklevel=3)
+        return last_finite, costs
+    raise DivergenceError(message)
