@@ -1,0 +1,204 @@
+import math
+
+import numpy as np
+import pytest
+
+from conftest import TOL
+from xpnn import loops, network
+from xpnn.activations import ACTIVATIONS, get_activation, sigmoid
+from xpnn.gradcheck import gradient_check
+from xpnn.initializers import SCHEMES, initialize_parameters
+from xpnn.losses import binary_cross_entropy_from_logits
+
+W_COURSE = np.array([[1.0, 2.0]])          # the course's w = [[1], [2]] as W1 (1, n_x)
+B_COURSE = np.array([[2.0]])
+X_COURSE = np.array([[1.0, 2.0, -1.0], [3.0, 4.0, -3.2]])
+Y_COURSE = np.array([[1.0, 0.0, 1.0]])
+
+
+def course_problem(backend, dtype):
+    params = {"W1": backend.asarray(W_COURSE, dtype), "b1": backend.asarray(B_COURSE, dtype)}
+    return backend.asarray(X_COURSE, dtype), backend.asarray(Y_COURSE, dtype), params
+
+
+def test_sigmoid_course_values(backend, dtype):
+    z = backend.asarray([0.0, 2.0], dtype=dtype)
+    np.testing.assert_allclose(backend.to_numpy(sigmoid(z)), [0.5, 0.88079708], rtol=1e-7)
+
+
+def test_propagate_course_example(backend, dtype):
+    X, Y, params = course_problem(backend, dtype)
+    activations = network.layer_activations(1)
+    AL, caches = network.forward(X, params, activations)
+    grads = network.backward(AL, Y, caches, params, activations)
+    cost = binary_cross_entropy_from_logits(caches[-1][1], Y)
+    rtol = {"float64": 1e-8, "float32": 1e-5}[dtype]
+    np.testing.assert_allclose(backend.to_numpy(grads["dW1"]).T, [[0.99845601], [2.39507239]], rtol=rtol)
+    atol = {"float64": 0.0, "float32": 1e-7}[dtype]  # db sums terms of size ~1 down to 1e-3
+    np.testing.assert_allclose(float(grads["db1"][0, 0]), 0.00145557813678, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(float(cost), 5.801545319394553, rtol=max(rtol, 1e-14))
+
+
+def test_optimize_course_example(backend, dtype):
+    X, Y, params = course_problem(backend, dtype)
+    params, costs = network.train(X, Y, params, network.layer_activations(1), learning_rate=0.009,
+                                  n_iter=100, cost_every=100)
+    atol = {"float64": 5e-9, "float32": 1e-5}[dtype]  # the course prints 8 decimals
+    np.testing.assert_allclose(backend.to_numpy(params["W1"]).T, [[0.19033591], [0.12259159]], atol=atol)
+    np.testing.assert_allclose(float(params["b1"][0, 0]), 1.92535983008, atol=atol)
+    assert costs == pytest.approx([5.801545319394553], abs=atol)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("L", [1, 2, 4])
+def test_gradient_check(name, L, rng):
+    dims = [3, 4, 3, 2, 1][-(L + 1):] if L < 4 else [3, 4, 3, 2, 1]
+    X = rng.standard_normal((dims[0], 6))
+    Y = (rng.random((1, 6)) > 0.5).astype(float)
+    params = initialize_parameters(dims, scheme="he", seed=1)
+    params = {k: v + (0.1 if k.startswith("b") else 0.0) for k, v in params.items()}  # off relu's kink
+    assert gradient_check(X, Y, params, network.layer_activations(L, name)) < 1e-7
+
+
+def test_gradient_check_detects_a_wrong_gradient(rng, monkeypatch):
+    X, Y = rng.standard_normal((3, 5)), np.array([[0.0, 1, 1, 0, 1]])
+    params = initialize_parameters([3, 4, 1], scheme="he", seed=0)
+    activations = network.layer_activations(2, "tanh")
+    wrong = network.backward
+
+    def doubled(*args):
+        grads = wrong(*args)
+        grads["dW1"] = 2 * grads["dW1"]
+        return grads
+    monkeypatch.setattr("xpnn.gradcheck.backward", doubled)
+    assert gradient_check(X, Y, params, activations) > 1e-2
+
+
+def test_vectorised_equals_loop_reference(rng):
+    X, Y = rng.standard_normal((4, 7)), (rng.random((1, 7)) > 0.5).astype(float)
+    w, b = list(rng.standard_normal(4)), 0.3
+    dw, db, cost = loops.propagate(w, b, X.tolist(), Y[0].tolist())
+    params = {"W1": np.array([w]), "b1": np.array([[b]])}
+    activations = network.layer_activations(1)
+    AL, caches = network.forward(X, params, activations)
+    grads = network.backward(AL, Y, caches, params, activations)
+    np.testing.assert_allclose(grads["dW1"][0], dw, rtol=1e-12)
+    np.testing.assert_allclose(grads["db1"][0, 0], db, rtol=1e-12)
+    assert float(binary_cross_entropy_from_logits(caches[-1][1], Y)) == pytest.approx(cost, rel=1e-12)
+
+    w_loop, b_loop, costs_loop = loops.optimize(w, b, X.tolist(), Y[0].tolist(), 30, 0.1)
+    trained, costs = network.train(X, Y, params, activations, learning_rate=0.1, n_iter=30, cost_every=1)
+    np.testing.assert_allclose(trained["W1"][0], w_loop, rtol=1e-10)
+    np.testing.assert_allclose(costs, costs_loop, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_per_example_loop_equals_vectorised(name, rng):
+    X, Y = rng.standard_normal((5, 9)), (rng.random((1, 9)) > 0.5).astype(float)
+    params = initialize_parameters([5, 4, 3, 1], scheme="he", seed=3)
+    activations = network.layer_activations(3, name)
+    AL, caches = network.forward(X, params, activations)
+    grads = network.backward(AL, Y, caches, params, activations)
+    looped = loops.network_gradients_per_example(X, Y, params, activations)
+    for key in grads:
+        np.testing.assert_allclose(looped[key], grads[key], rtol=1e-10, atol=1e-15)
+
+
+def test_dot_loop():
+    assert loops.dot([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]) == 32.0
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_derivatives_match_finite_differences(name):
+    g = get_activation(name)
+    z = np.linspace(-3, 3, 13) + 0.05  # avoids relu's kink at 0
+    h = 1e-6
+    numeric = (g.forward(z + h) - g.forward(z - h)) / (2 * h)
+    np.testing.assert_allclose(g.derivative(z, g.forward(z)), numeric, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(g.derivative(z), numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_leaky_relu_slope():
+    g = get_activation("leaky_relu", slope=0.2)
+    np.testing.assert_allclose(g.forward(np.array([-1.0, 2.0])), [-0.2, 2.0])
+    np.testing.assert_allclose(get_activation("leaky_relu").forward(np.array([-1.0])), [-0.01])
+    with pytest.raises(ValueError, match="takes no parameter"):
+        get_activation("relu", slope=0.2)
+    with pytest.raises(ValueError, match=r"unknown activation 'swish'; choose from \['identity'"):
+        get_activation("swish")
+
+
+def test_extreme_logits_stay_finite(backend, dtype):
+    z = backend.asarray([[-1e4, -50.0, 0.0, 50.0, 1e4]], dtype=dtype)
+    for y in (0.0, 1.0):
+        Y = backend.asarray([[y] * 5], dtype=dtype)
+        cost = float(binary_cross_entropy_from_logits(z, Y))
+        assert math.isfinite(cost)
+        assert cost == pytest.approx(sum(max(v, 0) - v * y + math.log1p(math.exp(-abs(v)))
+                                         for v in (-1e4, -50.0, 0.0, 50.0, 1e4)) / 5, rel=1e-6)
+    A = backend.to_numpy(sigmoid(z))
+    assert np.all(np.isfinite(A)) and A[0, 0] == 0.0 and A[0, -1] == 1.0
+    assert A[0, 1] == pytest.approx(math.exp(-50), rel=1e-5)  # accurate in the tail
+
+
+@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+def test_init_schemes(scheme):
+    params = initialize_parameters([400, 30, 1], scheme=scheme, seed=0)
+    assert params["W1"].shape == (30, 400) and params["b1"].shape == (30, 1)
+    assert not params["b1"].any()
+    expected = {"zeros": 0.0, "random": 0.01, "xavier": math.sqrt(1 / 400),
+                "he": math.sqrt(2 / 400), "large": 10.0}[scheme]
+    assert params["W1"].std() == pytest.approx(expected, rel=0.05)
+
+
+def test_init_errors():
+    with pytest.raises(ValueError, match=r"unknown init 'glorot'; choose from \['he', 'large'"):
+        initialize_parameters([2, 1], scheme="glorot")
+    with pytest.raises(ValueError, match="positive integers"):
+        initialize_parameters([2, 0, 1])
+
+
+def test_same_seed_same_training_on_every_backend(backend, dtype, rng):
+    """Weights, costs and gradients agree with NumPy from one seed (rel. 1e-12 / 1e-5)."""
+    import xpnn
+
+    X, Y = rng.standard_normal((6, 20)), (rng.random((1, 20)) > 0.5).astype(float)
+    reference = xpnn.get_backend("numpy")
+    results = []
+    for be in (reference, backend):
+        params = initialize_parameters([6, 5, 3, 1], scheme="he", seed=7, backend=be, dtype=dtype)
+        activations = network.layer_activations(3, "tanh")
+        Xb, Yb = be.asarray(X, dtype), be.asarray(Y, dtype)
+        AL, caches = network.forward(Xb, params, activations)
+        grads = network.backward(AL, Yb, caches, params, activations)
+        trained, costs = network.train(Xb, Yb, params, activations, learning_rate=0.5, n_iter=20,
+                                       cost_every=5)
+        results.append(({k: be.to_numpy(v) for k, v in {**params, **grads, **{
+            f"trained_{k}": v for k, v in trained.items()}}.items()}, costs))
+    (want, want_costs), (got, got_costs) = results
+    for key in want:
+        np.testing.assert_allclose(got[key], want[key], rtol=TOL[dtype], atol=TOL[dtype] * 1e-3,
+                                   err_msg=key)
+    np.testing.assert_allclose(got_costs, want_costs, rtol=TOL[dtype])
+
+
+def test_divergence_raises_or_keeps_last_finite_params(rng):
+    X = rng.standard_normal((3, 50)) * 1e3
+    Y = (rng.random((1, 50)) > 0.5).astype(float)
+    params = initialize_parameters([3, 8, 1], scheme="he", seed=0)
+    acts = network.layer_activations(2, "relu")
+    with pytest.raises(network.DivergenceError, match=r"iteration \d+.*smaller learning_rate"):
+        network.train(X, Y, params, acts, learning_rate=1e6, n_iter=200, cost_every=1)
+    with pytest.warns(network.DivergenceWarning, match="keeping the last parameters"):
+        kept, costs = network.train(X, Y, params, acts, learning_rate=1e6, n_iter=200, cost_every=1,
+                                    on_divergence="warn")
+    assert network.all_finite(kept) and all(math.isfinite(c) for c in costs)
+
+
+def test_divergence_between_cost_reads_is_caught(rng):
+    X = rng.standard_normal((3, 50)) * 1e3
+    Y = (rng.random((1, 50)) > 0.5).astype(float)
+    params = initialize_parameters([3, 8, 1], scheme="he", seed=0)
+    with pytest.raises(network.DivergenceError):
+        network.train(X, Y, params, network.layer_activations(2, "relu"), learning_rate=1e6,
+                      n_iter=200, cost_every=1000)
