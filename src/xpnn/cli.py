@@ -1,0 +1,60 @@
+"""The ``xpnn`` command: ``xpnn course``, ``xpnn bench``, ``xpnn lesson NAME``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _add_backend_options(parser):
+    parser.add_argument("--backend", default=None,
+                        help='"cpu", "gpu", "auto", "torch", ... (default: $XPNN_BACKEND or cpu)')
+    parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+
+
+def _course(args):
+    from tqdm import tqdm
+
+    from .course import format_results, run_course, total_iterations
+
+    if args.plot:
+        _require_matplotlib("--plot")
+    with tqdm(total=total_iterations(args.seeds, args.quick), unit="it", disable=None,
+              desc="training", leave=False) as bar:
+        results = run_course(backend=args.backend, dtype=args.dtype, seeds=args.seeds,
+                             quick=args.quick, progress=bar.update)
+    print(format_results(results))
+    if args.plot:
+        from .plotting import plot_course_costs
+
+        plot_course_costs(results, args.plot)
+        print(f"cost curves written to {args.plot}")
+    return 0
+
+
+def _require_matplotlib(option):
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        sys.exit(f"{option} needs matplotlib: pip install 'xpnn[plot]'")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="xpnn", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    course = commands.add_parser("course", help="train the course's models on the course's data")
+    _add_backend_options(course)
+    course.add_argument("--seeds", type=int, default=1,
+                        help="runs of each randomly initialised model (mean ± sd when > 1)")
+    course.add_argument("--plot", metavar="OUT.png", help="write the cost curves (needs matplotlib)")
+    course.add_argument("--quick", action="store_true", help="300 iterations per model (smoke run)")
+    course.set_defaults(run=_course)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if getattr(args, "seeds", 1) < 1:
+        sys.exit("--seeds must be >= 1")
+    return args.run(args)
