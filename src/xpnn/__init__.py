@@ -3,6 +3,7 @@
 from .backend import (Backend, GPUUnavailableError, XpnnFallbackWarning, get_backend,
                       gpu_available, set_backend, to_numpy, use_backend)
 from .estimators import DeepNet, LogisticRegression, NotFittedError, ShallowNet
+from . import datasets, preprocessing
 from .network import DivergenceError, DivergenceWarning
 
 __version__ = "0.1.0"

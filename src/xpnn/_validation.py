@@ -47,6 +47,11 @@ def check_X(X, backend: Backend, dtype, *, n_features=None, estimator="estimator
     than 2, no samples, no features, NaN/inf, or a feature count different from fit's.
     """
     X = _host(X, "X")
+    if is_host_array(X) and X.dtype.kind == "O":
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"X must hold real numbers; its object array holds other values ({exc})") from None
     kind = _kind(X)
     if kind == "complex":
         raise ValueError(f"Complex data not supported: X has dtype {X.dtype}; pass real numbers")
@@ -54,7 +59,8 @@ def check_X(X, backend: Backend, dtype, *, n_features=None, estimator="estimator
         raise TypeError(f"X must hold real numbers (float or int); got dtype {X.dtype}")
     if X.ndim != 2:
         hint = (" (images? flatten them first with xpnn.preprocessing.flatten_images)"
-                if X.ndim > 2 else " (reshape a single feature with X.reshape(-1, 1))")
+                if X.ndim > 2 else ". Reshape your data with X.reshape(-1, 1) if it has a single "
+                "feature or X.reshape(1, -1) if it is a single sample")
         raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {tuple(X.shape)}{hint}")
     m, n = X.shape
     if m < 1:
@@ -80,7 +86,8 @@ def check_y(y, n_samples):
     or more than two; a column vector (n, 1) is raveled with a DataConversionWarning.
     """
     if y is None:
-        raise ValueError("y is required: fit(X, y) with y of shape (n_samples,)")
+        raise ValueError("this estimator requires y to be passed, but the target y is None; "
+                         "call fit(X, y) with y of shape (n_samples,)")
     y = _host(y, "y")
     if not is_host_array(y):
         y = backend_of(y).to_numpy(y)

@@ -64,6 +64,10 @@ class Backend:
         return (f"Backend(name={self.name!r}, requested={self.requested!r}, "
                 f"device={str(self.device)!r}, is_gpu={self.is_gpu}{extra})")
 
+    def __reduce__(self):
+        device = self.device.id if self.name == "cupy" else self.device
+        return _restore, (self.name, self.requested, device, self.fallback_reason)
+
     def dtype(self, dtype: Any = "float64") -> Any:
         """The namespace's floating dtype for "float64"/"float32" (or a NumPy/xp dtype)."""
         key = _dtype_name(dtype)
@@ -260,6 +264,15 @@ def _make(key: str, requested: str, device: Any, fallback_reason: str | None = N
 
         return Backend(key, requested, xp, device if device is not None else cupy.cuda.Device(), True)
     return Backend(key, requested, xp, "cpu", False, fallback_reason)
+
+
+def _restore(name: str, requested: str, device: Any, fallback_reason: str | None) -> Backend:
+    """Unpickle a Backend: the same namespace and device, without probing or warning again."""
+    if name == "cupy":
+        import cupy
+
+        device = cupy.cuda.Device(device)
+    return _make(name, requested, None if name == "numpy" else device, fallback_reason)
 
 
 def _name_of(xp: Any) -> str:

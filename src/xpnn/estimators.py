@@ -6,6 +6,7 @@ transpose once, as a view, to the course's notation and train with :func:`networ
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import numpy as np
@@ -19,7 +20,20 @@ from .initializers import SCHEMES, initialize_parameters
 
 
 class NotFittedError(ValueError, AttributeError):
-    """The estimator was used before ``fit``."""
+    """The estimator was used before ``fit``.
+
+    When scikit-learn is installed the error raised is also a
+    ``sklearn.exceptions.NotFittedError``, so code written for either catches it.
+    """
+
+
+@functools.cache
+def _not_fitted_error():
+    try:
+        from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+    except ImportError:
+        return NotFittedError
+    return type("NotFittedError", (NotFittedError, SklearnNotFittedError), {"__module__": __name__})
 
 
 class _BaseNet:
@@ -60,7 +74,7 @@ class _BaseNet:
 
         return Tags(estimator_type="classifier", target_tags=TargetTags(required=True),
                     classifier_tags=ClassifierTags(multi_class=False),
-                    input_tags=InputTags(two_d_array=True), array_api_support=True)
+                    input_tags=InputTags(two_d_array=True))
 
     # ------------------------------------------------------------------------ fitting
     def _checked_hyperparameters(self):
@@ -127,10 +141,20 @@ class _BaseNet:
                 callback(i, cost)
         return report
 
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_device_params", None)  # device copies are rebuilt from params_ on demand
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if "params_" in state:
+            self._device_params = {}
+
     # --------------------------------------------------------------------- predicting
     def _check_fitted(self):
         if not hasattr(self, "params_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet; "
+            raise _not_fitted_error()(f"This {type(self).__name__} instance is not fitted yet; "
                                  "call fit(X, y) before using it")
 
     def _params_on(self, backend):
