@@ -5,11 +5,12 @@ from .backend import (Backend, GPUUnavailableError, XpnnFallbackWarning, get_bac
 from .estimators import DeepNet, LogisticRegression, NotFittedError, ShallowNet
 from . import datasets, preprocessing
 from .network import DivergenceError, DivergenceWarning
+from .persistence import load
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Backend", "DeepNet", "DivergenceError", "DivergenceWarning", "GPUUnavailableError",
     "LogisticRegression", "NotFittedError", "ShallowNet", "XpnnFallbackWarning",
-    "get_backend", "gpu_available", "set_backend", "to_numpy", "use_backend",
+    "get_backend", "gpu_available", "load", "set_backend", "to_numpy", "use_backend",
 ]

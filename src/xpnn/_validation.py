@@ -142,3 +142,29 @@ def check_choice(value, name, choices):
 def check_dtype(value):
     name = value if isinstance(value, str) else getattr(value, "__name__", str(value))
     return check_choice(name, "dtype", _DTYPES)
+
+
+def check_network_inputs(X, Y, params):
+    """Shapes and finiteness for :func:`xpnn.network.train`: X (n_x, m), Y (1, m), and
+    W[l] (n[l], n[l-1]), b[l] (n[l], 1) chained from n_x to a single output unit."""
+    if getattr(X, "ndim", None) != 2:
+        raise ValueError(f"X must be 2-D (n_x, m) in course notation; got shape {getattr(X, 'shape', None)}")
+    n_x, m = X.shape
+    if m < 1 or n_x < 1:
+        raise ValueError(f"X must have at least one feature and one example; got shape {tuple(X.shape)}")
+    if tuple(getattr(Y, "shape", ())) != (1, m):
+        raise ValueError(f"Y must be (1, {m}) to match X {tuple(X.shape)}; got {getattr(Y, 'shape', None)}")
+    L, n_prev = len(params) // 2, n_x
+    if L < 1 or set(params) != {f"{p}{l}" for l in range(1, L + 1) for p in "Wb"}:
+        raise ValueError(f"params must hold W1, b1, ..., WL, bL; got keys {sorted(params)}")
+    for l in range(1, L + 1):
+        W, b = params[f"W{l}"], params[f"b{l}"]
+        if W.ndim != 2 or W.shape[1] != n_prev or tuple(b.shape) != (W.shape[0], 1):
+            raise ValueError(f"W{l} must be (n{l}, {n_prev}) and b{l} (n{l}, 1); got "
+                             f"W{l} {tuple(W.shape)}, b{l} {tuple(b.shape)}")
+        n_prev = W.shape[0]
+    if n_prev != 1:
+        raise ValueError(f"the output layer W{L} must have 1 unit; got {tuple(params[f'W{L}'].shape)}")
+    xp = namespace(X, Y)
+    if not bool(xp.all(xp.isfinite(X)) & xp.all(xp.isfinite(Y))):
+        raise ValueError("X or Y contains NaN or infinity")

@@ -147,6 +147,12 @@ def synchronize(x: Any) -> None:
     backend_of(x).synchronize()
 
 
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for host MemoryError and the device libraries' out-of-memory errors
+    (cupy.cuda.memory.OutOfMemoryError, torch.OutOfMemoryError)."""
+    return isinstance(exc, MemoryError) or "OutOfMemory" in type(exc).__name__
+
+
 # --------------------------------------------------------------------------- GPU probe
 
 def _probe_gpu() -> tuple[bool, str]:

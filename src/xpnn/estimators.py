@@ -15,7 +15,7 @@ from . import network
 from ._validation import (check_choice, check_dtype, check_positive_float, check_positive_int,
                           check_X, check_y)
 from .activations import ACTIVATIONS
-from .backend import backend_of, is_host_array, namespace, resolve_backend, to_numpy
+from .backend import backend_of, is_host_array, is_out_of_memory, namespace, resolve_backend, to_numpy
 from .initializers import SCHEMES, initialize_parameters
 
 
@@ -116,12 +116,17 @@ class _BaseNet:
         Y = backend.asarray(y01.reshape(1, -1), dtype=dtype)
         dims = [Xb.shape[1], *self._hidden_layer_sizes(), 1]
         activations = network.layer_activations(len(dims) - 1, self._hidden_activation())
-        params = initialize_parameters(dims, scheme=self.init, seed=self.random_state,
-                                       backend=backend, dtype=dtype)
-        params, costs = network.train(
-            Xb.T, Y, params, activations, learning_rate=self.learning_rate, n_iter=self.n_iter,
-            cost_every=self.cost_every, on_divergence=self.on_divergence,
-            callback=self._reporter(callback))
+        try:
+            params = initialize_parameters(dims, scheme=self.init, seed=self.random_state,
+                                           backend=backend, dtype=dtype)
+            params, costs = network.train(
+                Xb.T, Y, params, activations, learning_rate=self.learning_rate, n_iter=self.n_iter,
+                cost_every=self.cost_every, on_divergence=self.on_divergence,
+                callback=self._reporter(callback))
+        except Exception as exc:
+            if is_out_of_memory(exc):
+                raise MemoryError(_out_of_memory_message(self, backend, dims, Xb)) from exc
+            raise
         self.backend_ = backend
         self.classes_ = classes
         self.n_features_in_ = dims[0]
@@ -140,6 +145,19 @@ class _BaseNet:
             if callback is not None:
                 callback(i, cost)
         return report
+
+    def save(self, path):
+        """Save the fitted model to ``path`` (.npz, no pickle, atomic); see :func:`xpnn.load`."""
+        from .persistence import save
+
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path, *, backend=None):
+        """Load a model of this class saved with :meth:`save`."""
+        from .persistence import load
+
+        return load(path, backend=backend, expected=cls)
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -199,6 +217,19 @@ class _BaseNet:
     def score(self, X, y):
         """Mean accuracy of ``predict(X)`` against ``y``."""
         return float((to_numpy(self.predict(X)) == to_numpy(y)).mean())
+
+
+def _out_of_memory_message(model, backend, dims, Xb):
+    m, itemsize = Xb.shape[0], 4 if model.dtype == "float32" else 8
+    gib = lambda n: f"{n * itemsize / 2**30:.2f} GiB"  # noqa: E731
+    n_params = sum(a * b + a for a, b in zip(dims[1:], dims[:-1]))
+    per_iter = 3 * m * sum(dims[1:])  # Z, A and dZ of every layer
+    return (f"{backend.name} ({backend.device}) ran out of memory while training "
+            f"{type(model).__name__}: X is {m} x {dims[0]} {model.dtype} ({gib(m * dims[0])}), "
+            f"layers {dims} hold {n_params} parameters ({gib(n_params)}) and each iteration "
+            f"needs about {gib(per_iter)} of activations and gradients. Try dtype='float32', "
+            "fewer samples per fit (a smaller batch), or smaller hidden layers. The model was "
+            "left as it was before this fit.")
 
 
 def _key(backend):

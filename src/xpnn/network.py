@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import warnings
 
+from ._validation import check_choice, check_network_inputs, check_positive_float, check_positive_int
 from .activations import get_activation
 from .backend import namespace
 from .losses import binary_cross_entropy_from_logits, binary_cross_entropy_grad
@@ -126,7 +127,20 @@ def train(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,
     Returns
     -------
     params : dict, costs : list of float (costs[k] is the cost at iteration k * cost_every)
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not chain (the message names them), NaN/inf in X or Y, a learning rate
+        that is not a finite positive number, n_iter or cost_every < 1.
+    DivergenceError
+        A non-finite cost or final parameters, with ``on_divergence="raise"``.
     """
+    check_network_inputs(X, Y, params)
+    check_positive_float(learning_rate, "learning_rate")
+    check_positive_int(n_iter, "n_iter")
+    check_positive_int(cost_every, "cost_every")
+    check_choice(on_divergence, "on_divergence", {"raise", "warn"})
     costs, last_finite = [], params
     for i in range(n_iter):
         AL, caches = forward(X, params, activations)

@@ -1,0 +1,181 @@
+"""Bad input gets a clear error at the door: the table README lists under "Errors"."""
+
+import numpy as np
+import pytest
+
+import xpnn
+from xpnn import network
+from xpnn.initializers import initialize_parameters
+
+rng = np.random.default_rng(0)
+X = rng.standard_normal((12, 3))
+y = np.array([0, 1] * 6)
+ESTIMATORS = [xpnn.LogisticRegression, xpnn.ShallowNet, xpnn.DeepNet]
+
+
+def with_nan(a):
+    a = a.astype(float).copy()
+    a[0, 0] = np.nan
+    return a
+
+
+# (id, X, y, estimator params, exception, message pattern)
+FIT_TABLE = [
+    ("nan-X", with_nan(X), y, {}, ValueError, "X contains NaN or infinity"),
+    ("inf-X", X * np.inf, y, {}, ValueError, "X contains NaN or infinity"),
+    ("nan-y", X, np.r_[np.nan, y[1:]], {}, ValueError, "y contains NaN"),
+    ("images-X", np.zeros((12, 4, 4, 3)), y, {}, ValueError,
+     r"X must be 2-D.*got shape \(12, 4, 4, 3\).*flatten_images"),
+    ("1d-X", X[:, 0], y, {}, ValueError, r"X must be 2-D.*got shape \(12,\).*Reshape"),
+    ("n-samples-mismatch", X, y[:10], {}, ValueError, "X has 12, y has 10"),
+    ("empty-X", np.zeros((0, 3)), y[:0], {}, ValueError, r"0 samples \(shape=\(0, 3\)\)"),
+    ("no-features", np.zeros((12, 0)), y, {}, ValueError, r"0 feature\(s\) \(shape=\(12, 0\)\)"),
+    ("one-class", X, np.ones(12), {}, ValueError, "Only binary.*only one class"),
+    ("three-classes", X, np.arange(12) % 3, {}, ValueError, r"Only binary.*3 classes \(\[0, 1, 2\]\)"),
+    ("continuous-y", X, np.linspace(0, 1, 12), {}, ValueError, "Unknown label type: continuous"),
+    ("string-X", X.astype(str), y, {}, TypeError, "X must hold real numbers.*<U"),
+    ("object-X", np.array([[{"a": 1}] * 3] * 12, dtype=object), y, {}, TypeError,
+     "X must hold real numbers; its object array"),
+    ("complex-X", X + 1j, y, {}, ValueError, "Complex data not supported"),
+    ("bool-X", X > 0, y, {}, TypeError, "X must hold real numbers.*bool"),
+    ("nan-learning-rate", X, y, dict(learning_rate=np.nan), ValueError, "learning_rate must be a finite number > 0"),
+    ("zero-learning-rate", X, y, dict(learning_rate=0), ValueError, "learning_rate .* got 0"),
+    ("negative-learning-rate", X, y, dict(learning_rate=-1.0), ValueError, r"learning_rate .* got -1\.0"),
+    ("zero-n_iter", X, y, dict(n_iter=0), ValueError, "n_iter must be an integer >= 1; got 0"),
+    ("float-n_iter", X, y, dict(n_iter=2.5), ValueError, "n_iter must be an integer"),
+    ("unknown-backend", X, y, dict(backend="tpu"), ValueError, r"unknown backend 'tpu'; choose from \['auto', 'cpu', 'gpu'"),
+    ("unknown-init", X, y, dict(init="glorot"), ValueError, r"unknown init 'glorot'; choose from \['he', 'large', 'random', 'xavier', 'zeros'\]"),
+    ("unknown-dtype", X, y, dict(dtype="float16"), ValueError, r"unknown dtype 'float16'; choose from \['float32', 'float64'\]"),
+    ("unknown-on_divergence", X, y, dict(on_divergence="ignore"), ValueError, "unknown on_divergence"),
+]
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("case", FIT_TABLE, ids=[row[0] for row in FIT_TABLE])
+def test_fit_rejects_bad_input(estimator, case):
+    _, X_bad, y_bad, params, error, pattern = case
+    model = estimator(n_iter=5).set_params(**params)
+    with pytest.raises(error, match=pattern):
+        model.fit(X_bad, y_bad)
+    assert not hasattr(model, "params_")
+
+
+@pytest.mark.parametrize("estimator", [xpnn.ShallowNet, xpnn.DeepNet], ids=lambda c: c.__name__)
+def test_unknown_activation(estimator):
+    with pytest.raises(ValueError, match=r"unknown activation 'swish'; choose from \['identity', 'leaky_relu'"):
+        estimator(activation="swish", n_iter=5).fit(X, y)
+
+
+def test_bad_hidden_layer_sizes():
+    with pytest.raises(ValueError, match="hidden layer size must be an integer >= 1; got 0"):
+        xpnn.DeepNet((4, 0)).fit(X, y)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda c: c.__name__)
+def test_int_X_is_accepted_and_converted(estimator):
+    X_int = (X * 10).astype(np.int32)
+    a = estimator(n_iter=5, random_state=0).fit(X_int, y)
+    b = estimator(n_iter=5, random_state=0).fit(X_int.astype(float), y)
+    np.testing.assert_array_equal(a.predict_proba(X_int), b.predict_proba(X_int))
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda c: c.__name__)
+def test_predict_errors(estimator):
+    with pytest.raises(xpnn.NotFittedError, match="not fitted yet; call fit"):
+        estimator().predict(X)
+    model = estimator(n_iter=5).fit(X, y)
+    for method in ("predict", "predict_proba", "decision_function"):
+        with pytest.raises(ValueError, match=r"X has 2 features, but .* expecting 3 features"):
+            getattr(model, method)(X[:, :2])
+    with pytest.raises(ValueError, match="NaN"):
+        model.predict(with_nan(X))
+
+
+def test_X_on_another_backend_is_moved_to_run_there():
+    """A model predicts arrays of any backend: the (small) parameters are moved, not X."""
+    import array_api_strict
+
+    model = xpnn.ShallowNet(n_iter=5, random_state=0).fit(X, y)
+    out = model.predict_proba(array_api_strict.asarray(X))
+    np.testing.assert_allclose(xpnn.to_numpy(out), model.predict_proba(X), rtol=1e-12)
+
+
+def test_sparse_X_is_refused():
+    sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(TypeError, match="sparse matrix.*toarray"):
+        xpnn.DeepNet(n_iter=5).fit(sparse.csr_matrix(X), y)
+
+
+# ------------------------------------------------------------ the functional core's entry
+
+def good_problem():
+    params = initialize_parameters([3, 4, 1], seed=0)
+    return X.T, y[None, :].astype(float), params
+
+
+TRAIN_TABLE = [
+    ("X-rank", lambda X, Y, p: (X[0], Y, p), r"X must be 2-D \(n_x, m\)"),
+    ("Y-shape", lambda X, Y, p: (X, Y[0], p), r"Y must be \(1, 12\)"),
+    ("W-chain", lambda X, Y, p: (X[:2], Y, p), r"W1 must be \(n1, 2\).*got W1 \(4, 3\)"),
+    ("missing-b", lambda X, Y, p: (X, Y, {k: v for k, v in p.items() if k != "b2"}), "must hold W1, b1"),
+    ("two-outputs", lambda X, Y, p: (X, Y, {**p, "W2": np.zeros((2, 4)), "b2": np.zeros((2, 1))}), "output layer W2 must have 1 unit"),
+    ("nan-X", lambda X, Y, p: (with_nan(X), Y, p), "X or Y contains NaN"),
+]
+
+
+@pytest.mark.parametrize("case", TRAIN_TABLE, ids=[row[0] for row in TRAIN_TABLE])
+def test_train_rejects_bad_shapes(case):
+    _, corrupt, pattern = case
+    Xc, Yc, params = corrupt(*good_problem())
+    with pytest.raises(ValueError, match=pattern):
+        network.train(Xc, Yc, params, network.layer_activations(2), learning_rate=0.1, n_iter=2)
+
+
+@pytest.mark.parametrize("kwargs,pattern", [
+    (dict(learning_rate=float("inf")), "learning_rate must be a finite number"),
+    (dict(n_iter=0), "n_iter must be an integer >= 1"),
+    (dict(cost_every=0), "cost_every must be an integer >= 1"),
+    (dict(on_divergence="no"), "unknown on_divergence"),
+])
+def test_train_rejects_bad_hyperparameters(kwargs, pattern):
+    Xc, Yc, params = good_problem()
+    options = dict(learning_rate=0.1, n_iter=2) | kwargs
+    with pytest.raises(ValueError, match=pattern):
+        network.train(Xc, Yc, params, network.layer_activations(2), **options)
+
+
+# ---------------------------------------------------------------- numerics and memory
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_huge_learning_rate_stops_with_a_clear_error(dtype):
+    X_big = X * 1e3
+    with pytest.raises(xpnn.DivergenceError, match=r"at iteration \d+ with learning_rate=1000000.0; try a smaller"):
+        with np.errstate(all="ignore"):
+            xpnn.DeepNet((8,), learning_rate=1e6, n_iter=300, cost_every=1, dtype=dtype).fit(X_big, y)
+    with pytest.warns(xpnn.DivergenceWarning):
+        with np.errstate(all="ignore"):
+            model = xpnn.DeepNet((8,), learning_rate=1e6, n_iter=300, cost_every=1, dtype=dtype,
+                                 on_divergence="warn").fit(X_big, y)
+    assert all(np.isfinite(v).all() for v in model.params_.values())
+    assert np.isfinite(model.predict_proba(X_big)).all()
+
+
+def test_out_of_memory_names_the_sizes_and_keeps_the_old_model(monkeypatch):
+    model = xpnn.DeepNet((8,), n_iter=5, random_state=0).fit(X, y)
+    before = {k: v.copy() for k, v in model.params_.items()}
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 4.00 GiB")
+    monkeypatch.setattr(network, "train", out_of_memory)
+    with pytest.raises(MemoryError, match=r"X is 12 x 3 float64 .* layers \[3, 8, 1\].*float32.*smaller batch"):
+        model.fit(X * 2, y)
+    for key, value in before.items():
+        np.testing.assert_array_equal(model.params_[key], value)
+
+
+def test_device_out_of_memory_errors_are_recognised():
+    from xpnn.backend import is_out_of_memory
+
+    OutOfMemoryError = type("OutOfMemoryError", (Exception,), {})  # cupy's and torch's name
+    assert is_out_of_memory(OutOfMemoryError("out of memory allocating 1,024 bytes"))
+    assert is_out_of_memory(MemoryError()) and not is_out_of_memory(ValueError())
