@@ -202,3 +202,17 @@ def test_divergence_between_cost_reads_is_caught(rng):
     with pytest.raises(network.DivergenceError):
         network.train(X, Y, params, network.layer_activations(2, "relu"), learning_rate=1e6,
                       n_iter=200, cost_every=1000)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_pure_python_network_equals_vectorised(name, rng):
+    X, Y = rng.standard_normal((3, 5)), (rng.random((1, 5)) > 0.5).astype(float)
+    params = initialize_parameters([3, 4, 2, 1], scheme="he", seed=2)
+    activations = network.layer_activations(3, name)
+    _, grads, _ = network.step(X, Y, params, activations, 0.1)
+    looped = loops.network_gradients(X.tolist(), Y[0].tolist(),
+                                     {k: v.tolist() if k[0] == "W" else v[:, 0].tolist()
+                                      for k, v in params.items()}, [name, name])
+    for key, value in grads.items():
+        want = value if key[1] == "W" else value[:, 0]
+        np.testing.assert_allclose(np.array(looped[key]), want, rtol=1e-10, atol=1e-15, err_msg=key)

@@ -76,7 +76,7 @@ def test_a_small_step_never_increases_the_convex_logistic_cost(n_x, m, seed):
     smoothness = np.linalg.norm(X1, 2) ** 2 / (4 * m)
     acts = network.layer_activations(1)
     before = float(network.cost(X, Y, params, acts))
-    after_params, _ = network.step(X, Y, params, acts, 1.0 / smoothness)
+    after_params, _, _ = network.step(X, Y, params, acts, 1.0 / smoothness)
     assert float(network.cost(X, Y, after_params, acts)) <= before + 1e-12
 
 

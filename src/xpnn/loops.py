@@ -63,6 +63,49 @@ def optimize(w, b, X, Y, n_iter, learning_rate):
     return w, b, costs
 
 
+SCALAR_ACTIVATIONS = {  # name -> (g(z), g'(z)) on Python floats
+    "sigmoid": (sigmoid, lambda z: sigmoid(z) * (1.0 - sigmoid(z))),
+    "tanh": (math.tanh, lambda z: 1.0 - math.tanh(z) ** 2),
+    "relu": (lambda z: max(z, 0.0), lambda z: 1.0 if z > 0 else 0.0),
+    "leaky_relu": (lambda z: z if z > 0 else 0.01 * z, lambda z: 1.0 if z > 0 else 0.01),
+    "identity": (lambda z: z, lambda z: 1.0),
+}
+
+
+def network_gradients(X, Y, params, hidden):
+    """L-layer gradients with Python floats: one example, one unit, one weight at a time.
+
+    X : n_x lists of m floats; Y : list of m labels; params : {"W1": list of rows, "b1": list
+    of floats, ...}; hidden : one activation name per hidden layer (the output is a sigmoid).
+    Returns {"dW1": rows, "db1": list, ...} of the mean BCE cost.
+    """
+    L, m = len(params) // 2, len(Y)
+    names = list(hidden) + ["sigmoid"]
+    grads = {f"d{k}": [[0.0] * len(r) for r in v] if k[0] == "W" else [0.0] * len(v)
+             for k, v in params.items()}
+    for i in range(m):
+        a, zs, activations = [row[i] for row in X], [], []
+        for l in range(1, L + 1):
+            g = SCALAR_ACTIVATIONS[names[l - 1]][0]
+            W, b = params[f"W{l}"], params[f"b{l}"]
+            activations.append(a)
+            z = [b[j] + sum(W[j][k] * a[k] for k in range(len(a))) for j in range(len(W))]
+            zs.append(z)
+            a = [g(v) for v in z]
+        dz = [(a[0] - Y[i]) / m]
+        for l in range(L, 0, -1):
+            a_prev, W = activations[l - 1], params[f"W{l}"]
+            for j in range(len(dz)):
+                grads[f"db{l}"][j] += dz[j]
+                for k in range(len(a_prev)):
+                    grads[f"dW{l}"][j][k] += dz[j] * a_prev[k]
+            if l > 1:
+                g_prime = SCALAR_ACTIVATIONS[names[l - 2]][1]
+                dz = [sum(W[j][k] * dz[j] for j in range(len(dz))) * g_prime(zs[l - 2][k])
+                      for k in range(len(a_prev))]
+    return grads
+
+
 def network_gradients_per_example(X, Y, params, activations):
     """L-layer gradients accumulated one example (column) at a time, each as array vectors.
 

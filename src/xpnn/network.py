@@ -94,10 +94,11 @@ def predict_proba(X, params, activations):
 
 
 def step(X, Y, params, activations, learning_rate):
-    """One batch gradient-descent step: forward, backward, update.  Returns (params, caches)."""
+    """One batch gradient-descent step: forward, backward, update — what :func:`train` runs
+    each iteration.  Returns (new params, grads, Z[L] of the forward pass before the update)."""
     AL, caches = forward(X, params, activations)
     grads = backward(AL, Y, caches, params, activations)
-    return update(params, grads, learning_rate), caches
+    return update(params, grads, learning_rate), grads, caches[-1][1]
 
 
 def all_finite(params):
@@ -143,9 +144,9 @@ def train(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,
     check_choice(on_divergence, "on_divergence", {"raise", "warn"})
     costs, last_finite = [], params
     for i in range(n_iter):
-        AL, caches = forward(X, params, activations)
+        new_params, _, ZL = step(X, Y, params, activations, learning_rate)
         if i % cost_every == 0:
-            value = float(binary_cross_entropy_from_logits(caches[-1][1], Y))
+            value = float(binary_cross_entropy_from_logits(ZL, Y))
             if not math.isfinite(value):
                 return _diverged(on_divergence, f"the cost became {value} at iteration {i}",
                                  learning_rate, last_finite, costs)
@@ -153,7 +154,7 @@ def train(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,
             last_finite = params
             if callback is not None:
                 callback(i, value)
-        params = update(params, backward(AL, Y, caches, params, activations), learning_rate)
+        params = new_params
     if not all_finite(params):
         return _diverged(on_divergence, "the parameters became non-finite after iteration "
                          f"{(len(costs) - 1) * cost_every}", learning_rate, last_finite, costs)
