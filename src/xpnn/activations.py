@@ -21,9 +21,8 @@ class Activation(NamedTuple):
 def sigmoid(Z):
     """1 / (1 + e^-Z) via e^-|Z|: no overflow for any |Z|, accurate in both tails."""
     xp = namespace(Z)
-    E = xp.exp(-xp.abs(Z))
-    S = 1.0 / (1.0 + E)
-    return xp.where(Z >= 0, S, E * S)
+    E = xp.exp(-xp.abs(Z))  # in (0, 1]: never overflows
+    return xp.where(Z >= 0, 1.0, E) / (1.0 + E)
 
 
 def sigmoid_prime(Z, A=None):
@@ -41,8 +40,7 @@ def tanh_prime(Z, A=None):
 
 
 def relu(Z):
-    xp = namespace(Z)
-    return xp.maximum(Z, xp.zeros_like(Z))
+    return namespace(Z).maximum(Z, 0.0)
 
 
 def relu_prime(Z, A=None):
@@ -57,7 +55,7 @@ def leaky_relu(Z, slope=0.01):
 
 def leaky_relu_prime(Z, A=None, slope=0.01):
     xp = namespace(Z)
-    return xp.where(Z > 0, xp.ones_like(Z), xp.full_like(Z, slope))
+    return xp.where(Z > 0, xp.ones_like(Z), slope)
 
 
 def identity(Z):

@@ -32,6 +32,35 @@ def _course(args):
     return 0
 
 
+def _bench(args):
+    import json
+
+    from tqdm import tqdm
+
+    from . import bench
+
+    backends = tuple(args.backend.split(",")) if args.backend else ("numpy", "gpu")
+    dtypes = (args.dtype,) if args.dtype else ("float64", "float32")
+    profile = "full" if args.full else "quick"
+    with tqdm(total=bench.count_cases(profile, backends, dtypes), unit="case", disable=None,
+              leave=False) as bar:
+        def progress(case):
+            bar.set_postfix_str(f"{case.group} {case.column}", refresh=False)
+            bar.update()
+        run = bench.run(profile, backends, dtypes, progress=progress)
+    print(bench.report.format_table(run))
+    for path in bench.report.write(run, args.out):
+        print(f"wrote {path}")
+    if args.compare:
+        with open(args.compare) as f:
+            lines, regressed = bench.report.compare(run, json.load(f), args.threshold)
+        print("\n".join(lines))
+        if regressed:
+            print(f"slower than {args.threshold}x the old median: see SLOWER above")
+            return 1
+    return 0
+
+
 def _require_matplotlib(option):
     try:
         import matplotlib  # noqa: F401
@@ -50,6 +79,17 @@ def build_parser():
     course.add_argument("--plot", metavar="OUT.png", help="write the cost curves (needs matplotlib)")
     course.add_argument("--quick", action="store_true", help="300 iterations per model (smoke run)")
     course.set_defaults(run=_course)
+
+    bench = commands.add_parser("bench", help="time loop vs vectorised vs GPU vs peers")
+    bench.add_argument("--full", action="store_true", help="the full profile (course sizes, m=8192)")
+    bench.add_argument("--backend", help="xpnn backends to time, comma-separated "
+                       "(default numpy,gpu; gpu columns are skipped, never faked, without a GPU)")
+    bench.add_argument("--dtype", choices=["float64", "float32"], help="only this dtype")
+    bench.add_argument("--out", default="bench-results", help="folder for JSON, markdown and PNG")
+    bench.add_argument("--compare", metavar="OLD.json", help="compare with an earlier results.json")
+    bench.add_argument("--threshold", type=float, default=1.10,
+                       help="with --compare: exit 1 when a case is slower than this x the old median")
+    bench.set_defaults(run=_bench)
     return parser
 
 

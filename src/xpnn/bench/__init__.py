@@ -1,0 +1,55 @@
+"""``xpnn bench``: loop vs vectorised CPU vs GPU vs peers, timed honestly (see timing.py)."""
+
+from __future__ import annotations
+
+from . import report
+from .cases import PROFILES, build_cases, gemm_cases, gpu_skip_reason
+from .timing import check, measure
+
+TIMING = ("wall clock (time.perf_counter) per call; every GPU case synchronises its device "
+          "inside the timed call; one untimed warm-up call first (none for the loop columns, "
+          "which run a fixed few rounds); data moved to the device before timing")
+
+
+def _reference_rank(case):
+    """xpnn on NumPy in float64 is each group's reference; else any float64 vectorised column."""
+    return (case.column != "xpnn-numpy-float64", case.dtype != "float64", case.column == "loop")
+
+
+def count_cases(profile="quick", backends=("numpy", "gpu"), dtypes=("float64", "float32")):
+    return sum(1 for _ in build_cases(profile, backends, dtypes))
+
+
+def run(profile="quick", backends=("numpy", "gpu"), dtypes=("float64", "float32"), progress=None):
+    """Check, then time, every case of ``profile``. Returns the run as a JSON-able dict."""
+    settings = PROFILES[profile]
+    gemm = {}
+    for case in gemm_cases(profile, backends, dtypes):
+        t = measure(case, min_time=settings["min_time"], loop_rounds=1)
+        gemm[case.column] = {"gflops": case.flops / t["min"] / 1e9, "n": case.shape["n"], **t}
+    cases = list(build_cases(profile, backends, dtypes))
+    reference = {}
+    for case in sorted(cases, key=_reference_rank):
+        if case.group not in reference:
+            reference[case.group] = check(case, None)[0]
+    results = []
+    for case in cases:
+        _, error = check(case, reference[case.group])
+        t = measure(case, min_time=settings["min_time"], loop_rounds=settings["loop_rounds"])
+        row = {"group": case.group, "column": case.column, "dtype": case.dtype, "device": case.device,
+               "note": case.note, "shape": case.shape, "flops": case.flops, "check_error": error, **t}
+        backend = case.column.split("-")[1] if case.column.startswith("xpnn-") else None
+        ceiling = gemm.get(f"{backend}-{case.dtype}")
+        if case.flops:
+            row["gflops"] = case.flops / t["median"] / 1e9
+            if ceiling and case.group != "dot-1e6":
+                row["gemm_fraction"] = row["gflops"] / ceiling["gflops"]
+        results.append(row)
+        if progress is not None:
+            progress(case)
+    skipped = []
+    reason = gpu_skip_reason()
+    if reason and any(b in {"gpu", "cupy"} for b in backends):
+        skipped.append({"what": "gpu columns", "reason": reason})
+    return {"profile": profile, "timing": TIMING, "environment": report.environment(),
+            "gemm": gemm, "results": results, "skipped": skipped}

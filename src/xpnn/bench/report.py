@@ -1,0 +1,190 @@
+"""What a benchmark run records and prints: the machine, the table, the ratios, the files."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+
+RATIOS = [  # (label, numerator column, denominator column); < 1 means the numerator is faster
+    ("loop / xpnn", "loop", "xpnn-numpy-float64"),
+    ("xpnn / inline f64", "xpnn-numpy-float64", "inline-numpy-float64"),
+    ("xpnn / inline f32", "xpnn-numpy-float32", "inline-numpy-float32"),
+    ("xpnn / torch f64", "xpnn-numpy-float64", "torch-cpu-manual-float64"),
+    ("xpnn / torch f32", "xpnn-numpy-float32", "torch-cpu-manual-float32"),
+    ("xpnn / sklearn", "xpnn-numpy-float64", "sklearn-mlp-float64"),
+    ("numpy / gpu f32", "xpnn-numpy-float32", "xpnn-gpu-float32"),
+    ("numpy / gpu f64", "xpnn-numpy-float64", "xpnn-gpu-float64"),
+    ("gpu / torch-cuda f32", "xpnn-gpu-float32", "torch-cuda-manual-float32"),
+]
+OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _version(module):
+    try:
+        return __import__(module).__version__
+    except Exception:
+        return None
+
+
+def environment():
+    """Machine, versions, BLAS and GPU facts recorded with every run."""
+    from .. import __version__
+    from ..backend import gpu_status
+
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [{k: d.get(k) for k in ("internal_api", "version", "num_threads", "architecture",
+                                         "threading_layer")} for d in threadpool_info()]
+    except ImportError:
+        blas = "threadpoolctl not installed"
+    usable, gpu = gpu_status()
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(), "platform": platform.platform(),
+        "cpu": _cpu_model(), "cpu_count": os.cpu_count(),
+        "gpu": gpu if usable else None, "gpu_unusable_reason": None if usable else gpu,
+        "versions": {"xpnn": __version__, **{m: _version(m) for m in (
+            "numpy", "array_api_compat", "cupy", "torch", "sklearn")}},
+        "blas": blas,
+        "openblas_env": {var: os.environ.get(var) for var in OPENBLAS_VARS},
+    }
+
+
+def ratios(results):
+    """{group: {label: ratio}} of median times, for the pairs of columns both measured."""
+    by = {(r["group"], r["column"]): r["median"] for r in results}
+    out = {}
+    for group in dict.fromkeys(r["group"] for r in results):
+        out[group] = {label: by[(group, a)] / by[(group, b)]
+                      for label, a, b in RATIOS if (group, a) in by and (group, b) in by}
+    return out
+
+
+def _time(seconds):
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
+
+
+def _rows(run):
+    for r in run["results"]:
+        yield (r["group"], r["column"], _time(r["median"]),
+               f"{r['gflops']:.1f}" if r.get("gflops") else "",
+               f"{100 * r['gemm_fraction']:.0f}%" if r.get("gemm_fraction") else "",
+               f"{r['check_error']:.1e}" if r.get("check_error") is not None else "ref",
+               str(r["rounds"]), r.get("note", ""))
+
+
+HEADER = ("group", "column", "median", "GFLOP/s", "of GEMM", "rel. err", "rounds", "note")
+
+
+def format_table(run):
+    """The console report: every case, then the ratios per group."""
+    rows = [HEADER, *_rows(run)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append("")
+    lines.append("GEMM ceiling: " + ", ".join(f"{k} {v['gflops']:.1f} GFLOP/s" for k, v in run["gemm"].items()))
+    lines.append("ratios of median times (< 1: the first is faster):")
+    for group, values in ratios(run["results"]).items():
+        if values:
+            lines.append(f"  {group}: " + ", ".join(f"{k} = {v:.3g}" for k, v in values.items()))
+    for skip in run["skipped"]:
+        lines.append(f"skipped {skip['what']}: {skip['reason']}")
+    return "\n".join(lines)
+
+
+def format_markdown(run):
+    """A markdown report: the setting, the table and the ratios."""
+    env = run["environment"]
+    lines = [f"# xpnn benchmark — {run['profile']} profile", "",
+             f"- date: {env['date']}; CPU: {env['cpu']} ({env['cpu_count']} cores); "
+             f"GPU: {env['gpu'] or 'none (' + str(env['gpu_unusable_reason']) + ')'}",
+             f"- versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items() if v),
+             f"- BLAS: " + "; ".join(f"{b['internal_api']} {b['version']} ({b['architecture']}, "
+                                     f"{b['num_threads']} threads)" for b in env["blas"]
+                                     if isinstance(b, dict)) if isinstance(env["blas"], list) else "",
+             f"- OPENBLAS_* / OMP_* set: {env['openblas_env']}",
+             f"- timing: {run['timing']}", "",
+             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(row) + " |" for row in _rows(run)]
+    lines += ["", "GEMM ceiling: " + ", ".join(f"{k} {v['gflops']:.1f} GFLOP/s"
+                                                for k, v in run["gemm"].items()), "",
+              "| group | ratio | value |", "|---|---|---|"]
+    for group, values in ratios(run["results"]).items():
+        lines += [f"| {group} | {k} | {v:.3g} |" for k, v in values.items()]
+    lines += [f"- skipped {s['what']}: {s['reason']}" for s in run["skipped"]]
+    return "\n".join(lines) + "\n"
+
+
+def plot(run, path):
+    """Log-scale bars of median time per column, one panel per group."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = list(dict.fromkeys(r["group"] for r in run["results"]))
+    fig, axes = plt.subplots(len(groups), 1, figsize=(8, 1.2 + 0.28 * len(run["results"])), squeeze=False)
+    for ax, group in zip(axes[:, 0], groups):
+        rows = [r for r in run["results"] if r["group"] == group]
+        ax.barh([r["column"] for r in rows], [r["median"] for r in rows],
+                color=["tab:red" if r["column"] == "loop" else "tab:green" if "gpu" in r["column"]
+                       else "tab:blue" if r["column"].startswith("xpnn") else "tab:gray" for r in rows])
+        ax.set_xscale("log")
+        ax.set_title(group, fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.invert_yaxis()
+    axes[-1, 0].set_xlabel("median seconds per call (log scale)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=72)
+    plt.close(fig)
+
+
+def compare(run, old, threshold):
+    """Lines comparing median times with an older run; and whether any got slower than
+    ``threshold`` times the old median."""
+    old_by = {(r["group"], r["column"]): r["median"] for r in old["results"]}
+    lines, regressed = [], False
+    for r in run["results"]:
+        key = (r["group"], r["column"])
+        if key in old_by:
+            ratio = r["median"] / old_by[key]
+            flag = "  SLOWER" if ratio > threshold else ""
+            regressed |= bool(flag)
+            lines.append(f"{key[0]}/{key[1]}: {ratio:.2f}x the old median{flag}")
+    return lines, regressed
+
+
+def write(run, folder):
+    """results.json, results.md and results.png (when matplotlib is installed) in ``folder``."""
+    os.makedirs(folder, exist_ok=True)
+    written = []
+    with open(os.path.join(folder, "results.json"), "w") as f:
+        json.dump(run, f, indent=1)
+    written.append("results.json")
+    with open(os.path.join(folder, "results.md"), "w") as f:
+        f.write(format_markdown(run))
+    written.append("results.md")
+    try:
+        plot(run, os.path.join(folder, "results.png"))
+        written.append("results.png")
+    except ImportError:
+        pass
+    return [os.path.join(folder, name) for name in written]
