@@ -21,7 +21,19 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-namespace = array_api_compat.array_namespace
+_NUMPY_NAMESPACE = array_api_compat.array_namespace(np.empty(0))
+
+
+def namespace(*arrays: Any) -> Any:
+    """The array-API namespace of ``arrays`` (TypeError when they mix libraries).
+
+    A fast path answers for plain NumPy arrays without the general lookup, which costs a few
+    microseconds per call: a measurable share of a small net's step.
+    """
+    for x in arrays:
+        if type(x) is not np.ndarray:
+            return array_api_compat.array_namespace(*arrays)
+    return _NUMPY_NAMESPACE
 
 NAMES = ("auto", "cpu", "gpu", "numpy", "cupy", "torch", "array_api_strict", "dask")
 _ALIASES = {"cpu": "numpy", "np": "numpy", "cp": "cupy", "array-api-strict": "array_api_strict"}
