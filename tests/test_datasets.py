@@ -35,7 +35,7 @@ def test_make_planar_follows_the_course_recipe():
 
 
 def test_make_circles():
-    X, y = datasets.make_circles(300, noise=0.0, random_state=0)
+    X, y = datasets.make_circles(300, noise=0.0, factor=0.5, random_state=0)
     radius = np.hypot(*X.T)
     np.testing.assert_allclose(radius[y == 0], 1.0)
     np.testing.assert_allclose(radius[y == 1], 0.5)

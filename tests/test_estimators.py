@@ -73,12 +73,12 @@ def test_any_two_labels(labels, data):
 def test_estimator_transposes_once_as_a_view(data, monkeypatch):
     X, y = data
     seen = {}
-    train = network.train
+    train = network.gradient_descent
 
     def spy(Xc, *args, **kwargs):
         seen["X"] = Xc
         return train(Xc, *args, **kwargs)
-    monkeypatch.setattr(network, "train", spy)
+    monkeypatch.setattr(network, "gradient_descent", spy)
     MODELS["deep"]().fit(X, y)
     assert seen["X"].shape == (2, 40) and np.shares_memory(seen["X"], X)
 

@@ -216,3 +216,28 @@ def test_pure_python_network_equals_vectorised(name, rng):
     for key, value in grads.items():
         want = value if key[1] == "W" else value[:, 0]
         np.testing.assert_allclose(np.array(looped[key]), want, rtol=1e-10, atol=1e-15, err_msg=key)
+
+
+@pytest.mark.parametrize("n_iter,cost_every", [(50, 10), (7, 100), (30, 1)])
+def test_train_reads_the_device_only_every_cost_every_iterations(n_iter, cost_every, monkeypatch, rng):
+    """No host synchronisation inside the loop: on array_api_strict we count every conversion of
+    an array to a Python scalar (float/bool/int) during train()."""
+    import array_api_strict
+
+    import xpnn
+
+    be = xpnn.get_backend("array_api_strict")
+    Array = type(array_api_strict.asarray(0.0))
+    reads = []
+    for method in ("__float__", "__bool__", "__int__", "__index__"):
+        original = getattr(Array, method)
+        monkeypatch.setattr(Array, method, lambda self, _m=method, _o=original: reads.append(_m) or _o(self))
+    X = be.asarray(rng.standard_normal((3, 20)))
+    Y = be.asarray((rng.random((1, 20)) > 0.5).astype(float))
+    params = initialize_parameters([3, 4, 1], scheme="he", seed=0, backend=be)
+    _, costs = network.train(X, Y, params, network.layer_activations(2, "tanh"), learning_rate=0.1,
+                             n_iter=n_iter, cost_every=cost_every)
+    cost_reads = -(-n_iter // cost_every)
+    assert len(costs) == cost_reads
+    # one bool for the input check, one float per recorded cost, one bool for the final check
+    assert reads == ["__bool__"] + ["__float__"] * cost_reads + ["__bool__"]

@@ -1,7 +1,7 @@
 """Thin scikit-learn-style estimators over the functional core in :mod:`xpnn.network`.
 
 Rows are samples here (X is (n_samples, n_features), y is (n_samples,)); the estimators
-transpose once, as a view, to the course's notation and train with :func:`network.train`.
+transpose once, as a view, to the course's notation and train with :func:`network.gradient_descent`.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ class _BaseNet:
         try:
             params = initialize_parameters(dims, scheme=self.init, seed=self.random_state,
                                            backend=backend, dtype=dtype)
-            params, costs = network.train(
+            params, costs = network.gradient_descent(
                 Xb.T, Y, params, activations, learning_rate=self.learning_rate, n_iter=self.n_iter,
                 cost_every=self.cost_every, on_divergence=self.on_divergence,
                 callback=self._reporter(callback))

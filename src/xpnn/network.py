@@ -142,6 +142,13 @@ def train(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,
     check_positive_int(n_iter, "n_iter")
     check_positive_int(cost_every, "cost_every")
     check_choice(on_divergence, "on_divergence", {"raise", "warn"})
+    return gradient_descent(X, Y, params, activations, learning_rate=learning_rate, n_iter=n_iter,
+                            cost_every=cost_every, on_divergence=on_divergence, callback=callback)
+
+
+def gradient_descent(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,
+                     on_divergence="raise", callback=None):
+    """:func:`train` without its input checks, for callers that validated already (estimators)."""
     costs, last_finite = [], params
     for i in range(n_iter):
         new_params, _, ZL = step(X, Y, params, activations, learning_rate)

@@ -65,8 +65,9 @@ def environment():
 
 
 def ratios(results):
-    """{group: {label: ratio}} of median times, for the pairs of columns both measured."""
-    by = {(r["group"], r["column"]): r["median"] for r in results}
+    """{group: {label: ratio}} of minimum times (the least disturbed by other work on a shared
+    machine), for the pairs of columns both measured."""
+    by = {(r["group"], r["column"]): r["min"] for r in results}
     out = {}
     for group in dict.fromkeys(r["group"] for r in results):
         out[group] = {label: by[(group, a)] / by[(group, b)]
@@ -83,14 +84,14 @@ def _time(seconds):
 
 def _rows(run):
     for r in run["results"]:
-        yield (r["group"], r["column"], _time(r["median"]),
+        yield (r["group"], r["column"], _time(r["min"]), _time(r["median"]),
                f"{r['gflops']:.1f}" if r.get("gflops") else "",
                f"{100 * r['gemm_fraction']:.0f}%" if r.get("gemm_fraction") else "",
                f"{r['check_error']:.1e}" if r.get("check_error") is not None else "ref",
                str(r["rounds"]), r.get("note", ""))
 
 
-HEADER = ("group", "column", "median", "GFLOP/s", "of GEMM", "rel. err", "rounds", "note")
+HEADER = ("group", "column", "min", "median", "GFLOP/s", "of GEMM", "rel. err", "rounds", "note")
 
 
 def format_table(run):
@@ -101,7 +102,7 @@ def format_table(run):
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append("")
     lines.append("GEMM ceiling: " + ", ".join(f"{k} {v['gflops']:.1f} GFLOP/s" for k, v in run["gemm"].items()))
-    lines.append("ratios of median times (< 1: the first is faster):")
+    lines.append("ratios of minimum times (< 1: the first is faster):")
     for group, values in ratios(run["results"]).items():
         if values:
             lines.append(f"  {group}: " + ", ".join(f"{k} = {v:.3g}" for k, v in values.items()))

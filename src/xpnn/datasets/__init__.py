@@ -67,7 +67,7 @@ def make_planar(n_samples=400, noise=0.2, random_state=None):
     return X, y
 
 
-def make_circles(n_samples=300, noise=0.05, factor=0.5, random_state=None):
+def make_circles(n_samples=300, noise=0.05, factor=0.8, random_state=None):
     """Two noisy concentric circles (the course's initialisation data): X (n, 2), y (n,).
 
     Class 0 on the outer circle of radius 1, class 1 on the inner of radius ``factor``.
