@@ -61,6 +61,14 @@ def _bench(args):
     return 0
 
 
+def _lesson(args):
+    from .lessons import run
+
+    _require_matplotlib("xpnn lesson")
+    run(args.name, backend=args.backend, out=args.out, quick=args.quick)
+    return 0
+
+
 def _require_matplotlib(option):
     try:
         import matplotlib  # noqa: F401
@@ -90,6 +98,15 @@ def build_parser():
     bench.add_argument("--threshold", type=float, default=1.10,
                        help="with --compare: exit 1 when a case is slower than this x the old median")
     bench.set_defaults(run=_bench)
+
+    from .lessons import LESSONS
+
+    lesson = commands.add_parser("lesson", help="run one of the course's lessons, with its picture")
+    lesson.add_argument("name", choices=LESSONS)
+    lesson.add_argument("--backend", default=None, help='"cpu", "gpu", "auto", "torch", ...')
+    lesson.add_argument("--out", default="lessons", help="folder for the PNG (default: lessons)")
+    lesson.add_argument("--quick", action="store_true", help="seconds: few iterations, small sizes")
+    lesson.set_defaults(run=_lesson)
     return parser
 
 

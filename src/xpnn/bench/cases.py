@@ -100,8 +100,9 @@ def dot_cases(n, backends, dtypes):
                        device=str(be.device), shape=shape)
 
 
-def net_step_cases(group, dims, hidden, m, lr, backends, dtypes, *, loop="python"):
-    """One gradient step of an L-layer net, in every column."""
+def net_step_cases(group, dims, hidden, m, lr, backends, dtypes, *, loop="python", peers_too=True):
+    """One gradient step of an L-layer net, in every column (``peers_too``: inline NumPy, torch
+    and scikit-learn as well)."""
     X_rows, Y = _data(dims[0], m)
     shape = {"layers": dims, "m": m, "activation": hidden}
     flops = step_flops(dims, m)
@@ -130,6 +131,8 @@ def net_step_cases(group, dims, hidden, m, lr, backends, dtypes, *, loop="python
                 return grads
             yield Case(group, f"xpnn-{prefix}-{dtype}", run, dtype, flops, device=str(be.device),
                        shape=shape)
+    if not peers_too:
+        return
     for dtype in dtypes:
         yield Case(group, f"inline-numpy-{dtype}",
                    peers.inline_numpy_step(X_rows, Y, params64, hidden, lr, dtype), dtype, flops,

@@ -1,0 +1,65 @@
+"""Helpers shared by the lessons: output files, figures, decision boundaries, reporting."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..course import describe_backend
+
+
+def figure(nrows=1, ncols=1, size=(4.0, 3.2)):
+    """A matplotlib figure and a flat list of axes (matplotlib: the ``plot`` extra)."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError("the lessons draw with matplotlib: pip install 'xpnn[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False)
+    return fig, list(axes.ravel())
+
+
+def save(fig, out, name):
+    """Write ``fig`` to out/name (PNG, small) and print where."""
+    import matplotlib.pyplot as plt
+
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, name)
+    fig.tight_layout()
+    fig.savefig(path, dpi=60)
+    plt.close(fig)
+    print(f"picture: {path}")
+    return path
+
+
+def report_backend(model_or_backend):
+    backend = getattr(model_or_backend, "backend_", model_or_backend)
+    print(f"backend: {describe_backend(backend)}")
+    return describe_backend(backend)
+
+
+def plot_boundary(ax, model, X, y, title):
+    """Decision regions of ``model`` on a grid around X, with the points on top."""
+    pad = 0.5
+    xs = np.linspace(X[:, 0].min() - pad, X[:, 0].max() + pad, 120)
+    ys = np.linspace(X[:, 1].min() - pad, X[:, 1].max() + pad, 120)
+    gx, gy = np.meshgrid(xs, ys)
+    proba = model.predict_proba(np.c_[gx.ravel(), gy.ravel()])[:, 1].reshape(gx.shape)
+    ax.contourf(gx, gy, proba > 0.5, alpha=0.35, cmap="coolwarm")
+    ax.scatter(X[:, 0], X[:, 1], c=y, s=6, cmap="coolwarm", edgecolors="none")
+    ax.set_title(title, fontsize=8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def table(rows, header):
+    """Print rows as an aligned plain-text table."""
+    rows = [tuple(map(str, header))] + [tuple(map(str, r)) for r in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for i, row in enumerate(rows):
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
