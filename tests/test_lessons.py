@@ -1,0 +1,58 @@
+"""Every lesson runs with --quick, prints its figures and the backend, and writes its PNG."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from xpnn import cli
+from xpnn.lessons import LESSONS
+
+pytest.importorskip("matplotlib")
+
+EXPECTED = {  # lines each lesson must print (regular expressions)
+    "vectorisation": [r"dot n=100000\s+loop", r"dot n=100000\s+xpnn-numpy-float64 .* (\d+)x",
+                      r"lr-step-1000x50\s+xpnn-numpy-float64"],
+    "broadcasting": [r"\[\[94\.92\s+0\.\s+2\.83 88\.43\]", r"\(m, n\) \+ \(1, n\): \(2, 3\) with \(1, 3\) "
+                     r"-> \(2, 3\); equals the explicit loop: True", r"\(m, n\) \+ \(m, 1\).*True"],
+    "learning-rates": [r"0\.01\s+\d+\.\d\d\s+\d+\.\d\d\s+99\.52\s+68\.00", r"0\.0001\s+\d+\.\d\d"],
+    "hidden-sizes": [r"logistic regression\s+\d+\.\d\d\s+47\.00", r"\n4\s+\d+\.\d\d\s+90\.50"],
+    "initialisation": [r"zeros\s+50\.00\s+50\.00", r"differ by at most 0\.0e\+00",
+                       r"cost stays at 0\.693147"],
+    "cat-classifier": [r"train \d+\.\d\d%, test \d+\.\d\d%", r"mislabelled test images: \d+"],
+}
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_lesson_quick(name, tmp_path, capsys):
+    assert cli.main(["lesson", name, "--quick", "--out", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "backend: numpy (cpu)" in text
+    for pattern in EXPECTED[name]:
+        assert re.search(pattern, text), (pattern, text)
+    png = tmp_path / f"{name}.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 2000
+
+
+def test_lesson_figures_are_computed_not_printed_constants(tmp_path):
+    from xpnn.lessons import run
+
+    figures = run("hidden-sizes", out=str(tmp_path), quick=True)
+    assert figures["accuracy"][4] > 85 and figures["accuracy"]["LR"] < 65
+    assert run("broadcasting", out=str(tmp_path))["all_equal_loops"]
+
+
+def test_example_script_runs(tmp_path):
+    script = Path(__file__).parents[1] / "examples" / "broadcasting.py"
+    done = subprocess.run([sys.executable, str(script), "--out", str(tmp_path)], capture_output=True,
+                          text=True, check=True)
+    assert "equals the explicit loop: True" in done.stdout
+
+
+def test_unknown_lesson():
+    from xpnn.lessons import run
+
+    with pytest.raises(ValueError, match="unknown lesson 'attention'"):
+        run("attention")
