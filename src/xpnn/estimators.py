@@ -11,11 +11,12 @@ import inspect
 
 import numpy as np
 
-from . import network
+from . import distributed, network
 from ._validation import (check_choice, check_dtype, check_positive_float, check_positive_int,
                           check_X, check_y)
 from .activations import ACTIVATIONS
-from .backend import backend_of, is_host_array, is_out_of_memory, namespace, resolve_backend, to_numpy
+from .backend import (backend_of, is_host_array, is_out_of_memory, namespace, resolve_backend,
+                      rng_from, to_numpy)
 from .initializers import SCHEMES, initialize_parameters
 
 
@@ -86,6 +87,8 @@ class _BaseNet:
         check_choice(self.on_divergence, "on_divergence", {"raise", "warn"})
         for size in self._hidden_layer_sizes():
             check_positive_int(size, "hidden layer size")
+        if self.batch_size is not None:
+            check_positive_int(self.batch_size, "batch_size")
         return check_dtype(self.dtype)
 
     def fit(self, X, y, *, callback=None):
@@ -115,14 +118,8 @@ class _BaseNet:
         classes, y01 = check_y(y, Xb.shape[0])
         Y = backend.asarray(y01.reshape(1, -1), dtype=dtype)
         dims = [Xb.shape[1], *self._hidden_layer_sizes(), 1]
-        activations = network.layer_activations(len(dims) - 1, self._hidden_activation())
         try:
-            params = initialize_parameters(dims, scheme=self.init, seed=self.random_state,
-                                           backend=backend, dtype=dtype)
-            params, costs = network.gradient_descent(
-                Xb.T, Y, params, activations, learning_rate=self.learning_rate, n_iter=self.n_iter,
-                cost_every=self.cost_every, on_divergence=self.on_divergence,
-                callback=self._reporter(callback))
+            params, costs = self._train(backend, Xb, y01, dims, dtype, self._reporter(callback))
         except Exception as exc:
             if is_out_of_memory(exc):
                 raise MemoryError(_out_of_memory_message(self, backend, dims, Xb)) from exc
@@ -133,8 +130,29 @@ class _BaseNet:
         self.n_iter_ = self.n_iter
         self.costs_ = np.asarray(costs, dtype=np.float64)
         self.params_ = {k: to_numpy(v) for k, v in params.items()}
-        self._device_params = {_key(backend): params}
+        self._device_params = {} if backend.name == "dask" else {_key(backend): params}
         return self
+
+    def _train(self, backend, Xb, y01, dims, dtype, callback):
+        """Initialise and run gradient descent on the backend; Xb is (m, n_x) rows."""
+        activations = network.layer_activations(len(dims) - 1, self._hidden_activation())
+        options = dict(learning_rate=self.learning_rate, cost_every=self.cost_every,
+                       on_divergence=self.on_divergence, callback=callback)
+        if self.batch_size is not None:
+            options.update(n_epochs=self.n_iter, batch_size=self.batch_size,
+                           random_state=rng_from(self.random_state).integers(2**63))
+        else:
+            options.update(n_iter=self.n_iter)
+        if backend.name == "dask":  # data-parallel over the chunks; parameters on the host
+            params = initialize_parameters(dims, scheme=self.init, seed=self.random_state,
+                                           backend="numpy", dtype=dtype)
+            train = distributed.full_batch if self.batch_size is None else distributed.minibatch
+            return train(Xb, y01, params, activations, **options)
+        params = initialize_parameters(dims, scheme=self.init, seed=self.random_state,
+                                       backend=backend, dtype=dtype)
+        Y = backend.asarray(y01.reshape(1, -1), dtype=dtype)
+        train = network.gradient_descent if self.batch_size is None else network.minibatch_gradient_descent
+        return train(Xb.T, Y, params, activations, **options)
 
     def _reporter(self, callback):
         if not self.verbose:
@@ -210,9 +228,8 @@ class _BaseNet:
         positive = A[0, :] > 0.5
         if host or self.classes_.dtype.kind not in "biuf":
             return self.classes_[to_numpy(positive).astype(int)]
-        xp = namespace(A)
-        c0, c1 = (xp.asarray(c.item(), device=A.device) for c in self.classes_)
-        return xp.where(positive, c1, c0)
+        classes = backend_of(A).asarray(self.classes_)
+        return namespace(A).where(positive, classes[1], classes[0])
 
     def score(self, X, y):
         """Mean accuracy of ``predict(X)`` against ``y``."""
@@ -254,6 +271,10 @@ _COMMON_DOC = """
         Print the cost as the course does ("Cost after iteration i: c").
     on_divergence : {"raise", "warn"}
         A non-finite cost raises DivergenceError, or warns and keeps the last finite parameters.
+    batch_size : int or None
+        None: batch gradient descent (the course's). An int: mini-batch gradient descent with
+        examples shuffled every epoch; ``n_iter`` then counts epochs and ``costs_[k]`` is the mean
+        batch cost of epoch k * cost_every. On Dask, batches stream one chunk at a time.
 
     Attributes
     ----------
@@ -274,7 +295,7 @@ class LogisticRegression(_BaseNet):
 
     def __init__(self, learning_rate=0.005, n_iter=2000, init="zeros", *, backend=None,
                  dtype="float64", random_state=None, cost_every=100, verbose=False,
-                 on_divergence="raise"):
+                 on_divergence="raise", batch_size=None):
         self.learning_rate = learning_rate
         self.n_iter = n_iter
         self.init = init
@@ -284,6 +305,7 @@ class LogisticRegression(_BaseNet):
         self.cost_every = cost_every
         self.verbose = verbose
         self.on_divergence = on_divergence
+        self.batch_size = batch_size
 
     def _hidden_activation(self):
         return "sigmoid"
@@ -303,7 +325,7 @@ class ShallowNet(_BaseNet):
 
     def __init__(self, n_hidden=4, activation="tanh", learning_rate=1.2, n_iter=10000,
                  init="random", *, backend=None, dtype="float64", random_state=None,
-                 cost_every=100, verbose=False, on_divergence="raise"):
+                 cost_every=100, verbose=False, on_divergence="raise", batch_size=None):
         self.n_hidden = n_hidden
         self.activation = activation
         self.learning_rate = learning_rate
@@ -315,6 +337,7 @@ class ShallowNet(_BaseNet):
         self.cost_every = cost_every
         self.verbose = verbose
         self.on_divergence = on_divergence
+        self.batch_size = batch_size
 
     def _hidden_layer_sizes(self):
         return (self.n_hidden,)
@@ -334,7 +357,7 @@ class DeepNet(_BaseNet):
 
     def __init__(self, hidden_layer_sizes=(20, 7, 5), activation="relu", learning_rate=0.0075,
                  n_iter=2500, init="xavier", *, backend=None, dtype="float64", random_state=None,
-                 cost_every=100, verbose=False, on_divergence="raise"):
+                 cost_every=100, verbose=False, on_divergence="raise", batch_size=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.learning_rate = learning_rate
@@ -346,6 +369,7 @@ class DeepNet(_BaseNet):
         self.cost_every = cost_every
         self.verbose = verbose
         self.on_divergence = on_divergence
+        self.batch_size = batch_size
 
     def _hidden_layer_sizes(self):
         sizes = self.hidden_layer_sizes

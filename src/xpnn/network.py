@@ -13,7 +13,7 @@ import warnings
 
 from ._validation import check_choice, check_network_inputs, check_positive_float, check_positive_int
 from .activations import get_activation
-from .backend import namespace
+from .backend import backend_of, namespace, rng_from
 from .losses import binary_cross_entropy_from_logits, binary_cross_entropy_grad
 
 OUTPUT = "sigmoid"
@@ -165,6 +165,44 @@ def gradient_descent(X, Y, params, activations, *, learning_rate, n_iter, cost_e
     if not all_finite(params):
         return _diverged(on_divergence, "the parameters became non-finite after iteration "
                          f"{(len(costs) - 1) * cost_every}", learning_rate, last_finite, costs)
+    return params, costs
+
+
+def minibatch_gradient_descent(X, Y, params, activations, *, learning_rate, n_epochs, batch_size,
+                               random_state=None, cost_every=1, on_divergence="raise",
+                               callback=None):
+    """Mini-batch gradient descent: each epoch shuffles the examples (host RNG, so every backend
+    sees the same order) and takes one step per batch of ``batch_size`` columns.
+
+    ``costs[k]`` is the mean over epoch ``k * cost_every`` of each batch's cost before its
+    update; it is read back once per recorded epoch (no other host synchronisation).
+    Returns (params, costs) like :func:`gradient_descent`.
+    """
+    xp, backend = namespace(X, Y), backend_of(X)
+    m = X.shape[1]
+    rng = rng_from(random_state)
+    costs, last_finite = [], params
+    for epoch in range(n_epochs):
+        order = backend.asarray(rng.permutation(m))
+        total = 0.0
+        for start in range(0, m, batch_size):
+            batch = order[start:start + batch_size]
+            Yb = xp.take(Y, batch, axis=1)
+            params, _, ZL = step(xp.take(X, batch, axis=1), Yb, params, activations, learning_rate)
+            if epoch % cost_every == 0:
+                total = total + binary_cross_entropy_from_logits(ZL, Yb) * Yb.shape[1]
+        if epoch % cost_every == 0:
+            cost = float(total) / m
+            if not math.isfinite(cost):
+                return _diverged(on_divergence, f"the cost became {cost} in epoch {epoch}",
+                                 learning_rate, last_finite, costs)
+            costs.append(cost)
+            last_finite = params
+            if callback is not None:
+                callback(epoch, cost)
+    if not all_finite(params):
+        return _diverged(on_divergence, "the parameters became non-finite in the last epochs",
+                         learning_rate, last_finite, costs)
     return params, costs
 
 

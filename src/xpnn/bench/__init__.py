@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from . import report
 from .cases import PROFILES, build_cases, gemm_cases, gpu_skip_reason
 from .timing import check, measure
@@ -24,15 +26,26 @@ def _reference_rank(case):
     return (case.column != "xpnn-numpy-float64", case.dtype != "float64", case.column == "loop")
 
 
-def count_cases(profile="quick", backends=("numpy", "gpu"), dtypes=("float64", "float32")):
-    return sum(1 for _ in build_cases(profile, backends, dtypes))
+def count_cases(profile="quick", backends=("numpy", "gpu"), dtypes=("float64", "float32"),
+                with_dask=False):
+    return sum(1 for _ in build_cases(profile, backends, dtypes)) + 5 * with_dask
 
 
-def run(profile="quick", backends=("numpy", "gpu"), dtypes=("float64", "float32"), progress=None):
+def run(profile="quick", backends=("numpy", "gpu"), dtypes=("float64", "float32"), progress=None,
+        with_dask=False):
     """Check, then time, every case of ``profile``. Returns the run as a JSON-able dict."""
+    with contextlib.ExitStack() as stack:
+        extra = []
+        if with_dask:
+            from .dask_cases import dask_cases
+
+            extra = stack.enter_context(dask_cases(profile))
+        return _run(profile, backends, dtypes, progress, list(build_cases(profile, backends, dtypes)) + extra)
+
+
+def _run(profile, backends, dtypes, progress, cases):
     settings = PROFILES[profile]
     before = _gemm(profile, backends, dtypes)
-    cases = list(build_cases(profile, backends, dtypes))
     reference = {}
     for case in sorted(cases, key=_reference_rank):
         if case.group not in reference:
@@ -57,5 +70,10 @@ def run(profile="quick", backends=("numpy", "gpu"), dtypes=("float64", "float32"
     reason = gpu_skip_reason()
     skipped = ([{"what": "gpu columns", "reason": reason}]
                if reason and any(b in {"gpu", "cupy"} for b in backends) else [])
-    return {"profile": profile, "timing": TIMING, "environment": report.environment(),
-            "gemm": gemm, "results": results, "skipped": skipped}
+    out = {"profile": profile, "timing": TIMING, "environment": report.environment(),
+           "gemm": gemm, "results": results, "skipped": skipped}
+    if any(r["group"].startswith("dask-step") for r in results):
+        from .dask_cases import scaling
+
+        out["dask_scaling"] = scaling(results)
+    return out

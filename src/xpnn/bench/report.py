@@ -106,6 +106,11 @@ def format_table(run):
     for group, values in ratios(run["results"]).items():
         if values:
             lines.append(f"  {group}: " + ", ".join(f"{k} = {v:.3g}" for k, v in values.items()))
+    if run.get("dask_scaling"):
+        d = run["dask_scaling"]
+        lines.append(f"dask: overhead per iteration {_time(d['overhead_per_iteration_s'])} "
+                     f"(1 worker vs NumPy on 1 thread); 2 workers: {d['speedup_2_workers']:.2f}x "
+                     f"the 1-worker speed, efficiency {100 * d['efficiency_2_workers']:.0f}%")
     for skip in run["skipped"]:
         lines.append(f"skipped {skip['what']}: {skip['reason']}")
     return "\n".join(lines)

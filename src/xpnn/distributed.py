@@ -1,0 +1,145 @@
+"""Data-parallel training on Dask: X chunked along samples, the core's own forward/backward on
+every chunk, contributions tree-summed and weighted by chunk size, the small parameters updated
+on the client and sent with the next iteration's tasks.
+
+Each iteration builds a fresh graph of one task per chunk plus the tree of sums, so the graph
+never grows with the iteration count; X stays persisted in the cluster's memory (or, for
+mini-batches, streams from its source one chunk at a time). Works with the threaded scheduler,
+a ``dask.distributed`` Client the user started (it is used automatically), or one started with
+:func:`local_client`; chunks may be NumPy or CuPy arrays (dask-cuda).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import network
+from .backend import backend_of, rng_from, to_numpy
+from .losses import binary_cross_entropy_from_logits
+
+
+def local_client(n_workers=None, *, gpu=False, **kwargs):
+    """Start a local cluster and return its ``dask.distributed.Client`` (LocalCUDACluster, one
+    worker per GPU, when ``gpu=True``; needs dask-cuda)."""
+    from dask.distributed import Client
+
+    if gpu:
+        from dask_cuda import LocalCUDACluster
+
+        return Client(LocalCUDACluster(**kwargs))
+    from dask.distributed import LocalCluster
+
+    return Client(LocalCluster(n_workers=n_workers, threads_per_worker=1, **kwargs))
+
+
+def _chunk_contribution(X_rows, y, params, activations, m_total):
+    """One chunk's share of the full-batch gradient and cost, as one flat host vector.
+
+    X_rows (m_c, n_x) and y (m_c,) are the chunk; the result is (m_c / m) * [grads..., cost]."""
+    be = backend_of(X_rows)
+    X, Y = X_rows.T, be.asarray(np.reshape(to_numpy(y), (1, -1)), dtype=X_rows.dtype)
+    params = {k: be.asarray(v, dtype=X_rows.dtype) for k, v in params.items()}
+    AL, caches = network.forward(X, params, activations)
+    grads = network.backward(AL, Y, caches, params, activations)
+    cost = binary_cross_entropy_from_logits(caches[-1][1], Y)
+    parts = [to_numpy(grads[f"d{k}"]).ravel() for k in params] + [np.atleast_1d(to_numpy(cost))]
+    return np.concatenate(parts).astype(np.float64) * (X_rows.shape[0] / m_total)
+
+
+def _tree_sum(parts):
+    """Pairwise sums of delayed vectors: a tree of depth log2(n_chunks)."""
+    import dask
+
+    add = dask.delayed(np.add)
+    while len(parts) > 1:
+        parts = [add(a, b) if b is not None else a for a, b in zip(parts[::2], parts[1::2] + [None])]
+    return parts[0]
+
+
+def _unflatten(vector, like):
+    out, start = {}, 0
+    for key, p in like.items():
+        out[key] = vector[start:start + p.size].reshape(p.shape).astype(p.dtype)
+        start += p.size
+    return out, float(vector[start])
+
+
+def full_batch(X_rows, y, params, activations, *, learning_rate, n_iter, cost_every=100,
+               on_divergence="raise", callback=None):
+    """Batch gradient descent on a Dask X (m, n_x) chunked along rows and labels y (m,) in {0, 1}.
+
+    ``params`` are host NumPy arrays and are returned as such; costs are read back with every
+    iteration's gradient (they travel in the same small vector) and recorded every ``cost_every``.
+    Same results as :func:`xpnn.network.train` on the whole X, up to the order of the sums.
+    """
+    import dask
+    import dask.array as da
+
+    X_rows = X_rows.rechunk({1: -1}).persist()
+    y = da.asarray(y).rechunk((X_rows.chunks[0],)).persist()
+    m = X_rows.shape[0]
+    x_blocks, y_blocks = X_rows.to_delayed().ravel(), y.to_delayed().ravel()
+    costs, last_finite = [], params
+    for i in range(n_iter):
+        shared = dask.delayed(params, traverse=False)  # one key, sent once per worker
+        parts = [dask.delayed(_chunk_contribution)(xb, yb, shared, activations, m)
+                 for xb, yb in zip(x_blocks, y_blocks)]
+        try:
+            (total,) = dask.compute(_tree_sum(parts))
+        except Exception as exc:
+            raise RuntimeError(f"Dask failed in iteration {i} ({type(exc).__name__}: {exc}); a worker "
+                               "may have died or run out of memory. The estimator was not changed; "
+                               "fit again, or give the workers more memory.") from exc
+        grads, cost = _unflatten(total, params)
+        if not math.isfinite(cost) or not np.all(np.isfinite(total)):
+            return network._diverged(on_divergence, f"the cost became {cost} at iteration {i}",
+                                     learning_rate, last_finite, costs)
+        if i % cost_every == 0:
+            costs.append(cost)
+            last_finite = params
+            if callback is not None:
+                callback(i, cost)
+        params = {k: p - learning_rate * grads[k] for k, p in params.items()}
+    return params, costs
+
+
+def minibatch(X_rows, y, params, activations, *, learning_rate, n_epochs, batch_size,
+              random_state=None, cost_every=1, on_divergence="raise", callback=None):
+    """Mini-batch gradient descent streaming one chunk of ``batch_size`` rows at a time from a
+    Dask X (which may live on disk, larger than memory): each epoch visits the chunks in a
+    shuffled order and shuffles the rows within each chunk; one step per chunk.
+
+    Only one batch is in memory at a time. ``costs[k]`` is the mean cost over epoch
+    ``k * cost_every`` of each batch before its update (one host read per recorded epoch).
+    """
+    import dask
+    import dask.array as da
+
+    X_rows = X_rows.rechunk((batch_size, -1))
+    y = da.asarray(y).rechunk((batch_size,))
+    rng = rng_from(random_state)
+    costs, last_finite = [], params
+    for epoch in range(n_epochs):
+        total = 0.0
+        for b in rng.permutation(X_rows.numblocks[0]):
+            Xb, yb = dask.compute(X_rows.blocks[int(b)], y.blocks[int(b)])  # one batch in memory
+            be = backend_of(Xb)
+            order = rng.permutation(Xb.shape[0])
+            Y = be.asarray(to_numpy(yb)[order][None, :], dtype=Xb.dtype)
+            device_params = {k: be.asarray(v, dtype=Xb.dtype) for k, v in params.items()}
+            Xb = be.xp.take(Xb, be.asarray(order), axis=0)
+            new, _, ZL = network.step(Xb.T, Y, device_params, activations, learning_rate)
+            total = total + binary_cross_entropy_from_logits(ZL, Y) * Xb.shape[0]
+            params = {k: to_numpy(v) for k, v in new.items()}
+        if epoch % cost_every == 0:
+            cost = float(total) / X_rows.shape[0]
+            if not math.isfinite(cost):
+                return network._diverged(on_divergence, f"the cost became {cost} in epoch {epoch}",
+                                         learning_rate, last_finite, costs)
+            costs.append(cost)
+            last_finite = params
+            if callback is not None:
+                callback(epoch, cost)
+    return params, costs
