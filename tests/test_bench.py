@@ -1,0 +1,81 @@
+"""The benchmark machinery: every column computes the same math, checks can fail, reports add up."""
+
+import json
+
+import numpy as np
+import pytest
+
+from xpnn.bench import report
+from xpnn.bench.cases import Case, dot_cases, net_step_cases, step_flops, xpnn_backends
+from xpnn.bench.timing import as_vector, check, measure
+
+
+@pytest.mark.parametrize("dims,hidden,loop", [([6, 1], "sigmoid", "python"), ([5, 4, 1], "tanh", "python"),
+                                              ([7, 5, 3, 1], "relu", "per-example")])
+def test_every_column_computes_the_reference(dims, hidden, loop):
+    cases = list(net_step_cases("g", dims, hidden, 9, 0.1, xpnn_backends(["numpy", "array_api_strict"]),
+                                ["float64", "float32"], loop=loop))
+    columns = {c.column for c in cases}
+    assert {"loop", "xpnn-numpy-float64", "xpnn-array_api_strict-float32", "inline-numpy-float64"} <= columns
+    reference = as_vector(next(c for c in cases if c.column == "xpnn-numpy-float64").run())
+    for case in cases:
+        _, error = check(case, reference)
+        assert error <= (1e-9 if case.dtype == "float64" else 2e-3) * (1e3 if "sklearn" in case.column else 1)
+
+
+def test_a_wrong_column_is_caught():
+    good = next(dot_cases(1000, xpnn_backends(["numpy"]), ["float64"]))
+    wrong = Case("g", "wrong", lambda: good.run() * 1.001, "float64")
+    with pytest.raises(AssertionError, match="disagrees with the reference"):
+        check(wrong, as_vector(good.run()))
+
+
+def test_no_gpu_columns_without_a_gpu():
+    from xpnn.backend import gpu_available
+
+    if gpu_available():
+        pytest.skip("a GPU is usable here")
+    assert [name for name, _ in xpnn_backends(["numpy", "gpu"])] == ["numpy"]
+
+
+def test_slow_cases_run_a_fixed_number_of_rounds():
+    calls = []
+    slow = Case("g", "loop", lambda: calls.append(1), "float64", slow=True)
+    assert measure(slow, min_time=10.0, loop_rounds=2)["rounds"] == 2 and len(calls) == 2
+    fast = Case("g", "x", lambda: calls.append(1), "float64")
+    t = measure(fast, min_time=0.0, loop_rounds=2)
+    assert t["rounds"] == 3 and t["min"] <= t["median"]
+
+
+def test_step_flops():
+    assert step_flops([3, 1], 10) == 2 * 10 * 3 * 2            # forward + dW, no dA of X
+    assert step_flops([3, 4, 1], 10) == 2 * 10 * (12 * 2 + 4 * 3)
+
+
+def _run(medians):
+    results = [{"group": "g", "column": c, "dtype": "float64", "min": t, "median": t, "rounds": 3,
+                "gflops": 1.0, "check_error": 0.0, "note": ""} for c, t in medians.items()]
+    return {"profile": "quick", "timing": "wall", "gemm": {"numpy-float64": {"gflops": 10.0}},
+            "results": results, "skipped": [], "environment": report.environment()}
+
+
+def test_report_ratios_compare_and_files(tmp_path):
+    run = _run({"loop": 1.0, "xpnn-numpy-float64": 0.001, "torch-cpu-manual-float64": 0.002})
+    assert report.ratios(run["results"])["g"] == {"loop / xpnn": 1000.0, "xpnn / torch f64": 0.5}
+    text = report.format_table(run)
+    assert "loop / xpnn = 1e+03" in text and "xpnn / torch f64 = 0.5" in text
+    slower = _run({"loop": 1.0, "xpnn-numpy-float64": 0.002, "torch-cpu-manual-float64": 0.002})
+    lines, regressed = report.compare(slower, run, threshold=1.1)
+    assert regressed and "g/xpnn-numpy-float64: 2.00x the old median  SLOWER" in lines
+    assert not report.compare(run, run, threshold=1.1)[1]
+    written = report.write(run, tmp_path)
+    assert json.loads((tmp_path / "results.json").read_text())["results"][0]["column"] == "loop"
+    assert "| g | loop |" in (tmp_path / "results.md").read_text()
+    assert len(written) == 3 and (tmp_path / "results.png").stat().st_size > 1000
+
+
+def test_environment_records_what_the_issue_asks_for():
+    env = report.environment()
+    assert {"cpu", "gpu", "versions", "blas", "openblas_env", "date"} <= set(env)
+    assert set(env["openblas_env"]) >= {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}
+    assert env["versions"]["numpy"] == np.__version__
