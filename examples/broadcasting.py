@@ -1,4 +1,4 @@
-"""The course's "broadcasting" lesson: python examples/broadcasting.py [--quick] [--backend gpu] [--out DIR].
+"""The course's "broadcasting" lesson: python examples/broadcasting.py [--quick] [--backend] [--out].
 
 The same as `xpnn lesson broadcasting`; see docs/lessons.md for the full run's figures and picture.
 """

@@ -1,4 +1,4 @@
-"""The course's "cat-classifier" lesson: python examples/cat_classifier.py [--quick] [--backend gpu] [--out DIR].
+"""The course's "cat-classifier" lesson: python examples/cat_classifier.py [--quick] [--backend] [--out].
 
 The same as `xpnn lesson cat-classifier`; see docs/lessons.md for the full run's figures and picture.
 """

@@ -1,4 +1,4 @@
-"""The course's "hidden-sizes" lesson: python examples/hidden_sizes.py [--quick] [--backend gpu] [--out DIR].
+"""The course's "hidden-sizes" lesson: python examples/hidden_sizes.py [--quick] [--backend] [--out].
 
 The same as `xpnn lesson hidden-sizes`; see docs/lessons.md for the full run's figures and picture.
 """

@@ -1,4 +1,4 @@
-"""The course's "initialisation" lesson: python examples/initialisation.py [--quick] [--backend gpu] [--out DIR].
+"""The course's "initialisation" lesson: python examples/initialisation.py [--quick] [--backend] [--out].
 
 The same as `xpnn lesson initialisation`; see docs/lessons.md for the full run's figures and picture.
 """

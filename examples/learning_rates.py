@@ -1,4 +1,4 @@
-"""The course's "learning-rates" lesson: python examples/learning_rates.py [--quick] [--backend gpu] [--out DIR].
+"""The course's "learning-rates" lesson: python examples/learning_rates.py [--quick] [--backend] [--out].
 
 The same as `xpnn lesson learning-rates`; see docs/lessons.md for the full run's figures and picture.
 """

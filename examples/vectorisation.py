@@ -1,4 +1,4 @@
-"""The course's "vectorisation" lesson: python examples/vectorisation.py [--quick] [--backend gpu] [--out DIR].
+"""The course's "vectorisation" lesson: python examples/vectorisation.py [--quick] [--backend] [--out].
 
 The same as `xpnn lesson vectorisation`; see docs/lessons.md for the full run's figures and picture.
 """

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-import xpnn
 from xpnn import datasets
 from xpnn.preprocessing import Standardizer, flatten_images, scale_pixels, standardize
 

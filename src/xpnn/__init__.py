@@ -2,8 +2,8 @@
 
 from .backend import (Backend, GPUUnavailableError, XpnnFallbackWarning, get_backend,
                       gpu_available, set_backend, to_numpy, use_backend)
+from . import datasets, distributed, network, preprocessing
 from .estimators import DeepNet, LogisticRegression, NotFittedError, ShallowNet
-from . import datasets, preprocessing
 from .network import DivergenceError, DivergenceWarning
 from .persistence import load
 
@@ -12,5 +12,6 @@ __version__ = "0.1.0"
 __all__ = [
     "Backend", "DeepNet", "DivergenceError", "DivergenceWarning", "GPUUnavailableError",
     "LogisticRegression", "NotFittedError", "ShallowNet", "XpnnFallbackWarning",
-    "get_backend", "gpu_available", "load", "set_backend", "to_numpy", "use_backend",
+    "datasets", "distributed", "get_backend", "gpu_available", "load", "network", "preprocessing",
+    "set_backend", "to_numpy", "use_backend",
 ]

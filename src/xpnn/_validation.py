@@ -51,7 +51,8 @@ def check_X(X, backend: Backend, dtype, *, n_features=None, estimator="estimator
         try:
             X = X.astype(np.float64)
         except (TypeError, ValueError) as exc:
-            raise TypeError(f"X must hold real numbers; its object array holds other values ({exc})") from None
+            raise TypeError("X must hold real numbers; its object array holds other values "
+                            f"({exc})") from None
     kind = _kind(X)
     if kind == "complex":
         raise ValueError(f"Complex data not supported: X has dtype {X.dtype}; pass real numbers")

@@ -62,9 +62,8 @@ def run_course(*, backend=None, dtype="float64", seeds=1, quick=False, progress=
         result = Result(name, key)
         for seed in range(seeds if seeded else 1):
             model = make(seed).set_params(backend=backend, dtype=dtype)
-            callback = None if progress is None else (lambda i, c, m=model: progress(m.cost_every if i else 1))
             start = time.perf_counter()
-            model.fit(X_train, y_train, callback=callback)
+            _fit_with_progress(model, X_train, y_train, progress)
             result.seconds.append(time.perf_counter() - start)
             result.train.append(model.score(X_train, y_train))
             result.test.append(model.score(X_test, y_test))
@@ -72,6 +71,21 @@ def run_course(*, backend=None, dtype="float64", seeds=1, quick=False, progress=
             result.backend, result.n_iter = describe_backend(model.backend_), model.n_iter_
         results.append(result)
     return results
+
+
+def _fit_with_progress(model, X, y, progress):
+    """Fit, telling ``progress(n)`` about the iterations done (at each recorded cost, then the rest)."""
+    if progress is None:
+        return model.fit(X, y)
+    done = 0
+
+    def callback(i, cost):
+        nonlocal done
+        progress(i - done)
+        done = i
+    model.fit(X, y, callback=callback)
+    progress(model.n_iter_ - done)
+    return model
 
 
 def total_iterations(seeds=1, quick=False):

@@ -11,7 +11,6 @@ a ``dask.distributed`` Client the user started (it is used automatically), or on
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -81,7 +80,7 @@ def full_batch(X_rows, y, params, activations, *, learning_rate, n_iter, cost_ev
     y = da.asarray(y).rechunk((X_rows.chunks[0],)).persist()
     m = X_rows.shape[0]
     x_blocks, y_blocks = X_rows.to_delayed().ravel(), y.to_delayed().ravel()
-    costs, last_finite = [], params
+    log = network.CostLog(params, learning_rate, on_divergence, callback)
     for i in range(n_iter):
         shared = dask.delayed(params, traverse=False)  # one key, sent once per worker
         parts = [dask.delayed(_chunk_contribution)(xb, yb, shared, activations, m)
@@ -93,16 +92,12 @@ def full_batch(X_rows, y, params, activations, *, learning_rate, n_iter, cost_ev
                                "may have died or run out of memory. The estimator was not changed; "
                                "fit again, or give the workers more memory.") from exc
         grads, cost = _unflatten(total, params)
-        if not math.isfinite(cost) or not np.all(np.isfinite(total)):
-            return network._diverged(on_divergence, f"the cost became {cost} at iteration {i}",
-                                     learning_rate, last_finite, costs)
         if i % cost_every == 0:
-            costs.append(cost)
-            last_finite = params
-            if callback is not None:
-                callback(i, cost)
+            stopped = log.record(i, cost, params)
+            if stopped:
+                return stopped
         params = {k: p - learning_rate * grads[k] for k, p in params.items()}
-    return params, costs
+    return log.finish(params)
 
 
 def minibatch(X_rows, y, params, activations, *, learning_rate, n_epochs, batch_size,
@@ -120,7 +115,7 @@ def minibatch(X_rows, y, params, activations, *, learning_rate, n_epochs, batch_
     X_rows = X_rows.rechunk((batch_size, -1))
     y = da.asarray(y).rechunk((batch_size,))
     rng = rng_from(random_state)
-    costs, last_finite = [], params
+    log = network.CostLog(params, learning_rate, on_divergence, callback, unit="epoch")
     for epoch in range(n_epochs):
         total = 0.0
         for b in rng.permutation(X_rows.numblocks[0]):
@@ -134,12 +129,7 @@ def minibatch(X_rows, y, params, activations, *, learning_rate, n_epochs, batch_
             total = total + binary_cross_entropy_from_logits(ZL, Y) * Xb.shape[0]
             params = {k: to_numpy(v) for k, v in new.items()}
         if epoch % cost_every == 0:
-            cost = float(total) / X_rows.shape[0]
-            if not math.isfinite(cost):
-                return network._diverged(on_divergence, f"the cost became {cost} in epoch {epoch}",
-                                         learning_rate, last_finite, costs)
-            costs.append(cost)
-            last_finite = params
-            if callback is not None:
-                callback(epoch, cost)
-    return params, costs
+            stopped = log.record(epoch, float(total) / X_rows.shape[0], params)
+            if stopped:
+                return stopped
+    return log.finish(params)

@@ -92,7 +92,7 @@ class _BaseNet:
         return check_dtype(self.dtype)
 
     def fit(self, X, y, *, callback=None):
-        """Train by batch gradient descent.
+        """Train by gradient descent (batch, or mini-batch with ``batch_size``).
 
         Parameters
         ----------
@@ -116,7 +116,6 @@ class _BaseNet:
         backend = resolve_backend(self.backend, X)
         Xb = check_X(X, backend, dtype)
         classes, y01 = check_y(y, Xb.shape[0])
-        Y = backend.asarray(y01.reshape(1, -1), dtype=dtype)
         dims = [Xb.shape[1], *self._hidden_layer_sizes(), 1]
         try:
             params, costs = self._train(backend, Xb, y01, dims, dtype, self._reporter(callback))

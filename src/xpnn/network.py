@@ -149,23 +149,15 @@ def train(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,
 def gradient_descent(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,
                      on_divergence="raise", callback=None):
     """:func:`train` without its input checks, for callers that validated already (estimators)."""
-    costs, last_finite = [], params
+    log = CostLog(params, learning_rate, on_divergence, callback)
     for i in range(n_iter):
         new_params, _, ZL = step(X, Y, params, activations, learning_rate)
         if i % cost_every == 0:
-            value = float(binary_cross_entropy_from_logits(ZL, Y))
-            if not math.isfinite(value):
-                return _diverged(on_divergence, f"the cost became {value} at iteration {i}",
-                                 learning_rate, last_finite, costs)
-            costs.append(value)
-            last_finite = params
-            if callback is not None:
-                callback(i, value)
+            stopped = log.record(i, float(binary_cross_entropy_from_logits(ZL, Y)), params)
+            if stopped:
+                return stopped
         params = new_params
-    if not all_finite(params):
-        return _diverged(on_divergence, "the parameters became non-finite after iteration "
-                         f"{(len(costs) - 1) * cost_every}", learning_rate, last_finite, costs)
-    return params, costs
+    return log.finish(params)
 
 
 def minibatch_gradient_descent(X, Y, params, activations, *, learning_rate, n_epochs, batch_size,
@@ -181,7 +173,7 @@ def minibatch_gradient_descent(X, Y, params, activations, *, learning_rate, n_ep
     xp, backend = namespace(X, Y), backend_of(X)
     m = X.shape[1]
     rng = rng_from(random_state)
-    costs, last_finite = [], params
+    log = CostLog(params, learning_rate, on_divergence, callback, unit="epoch")
     for epoch in range(n_epochs):
         order = backend.asarray(rng.permutation(m))
         total = 0.0
@@ -192,25 +184,43 @@ def minibatch_gradient_descent(X, Y, params, activations, *, learning_rate, n_ep
             if epoch % cost_every == 0:
                 total = total + binary_cross_entropy_from_logits(ZL, Yb) * Yb.shape[1]
         if epoch % cost_every == 0:
-            cost = float(total) / m
-            if not math.isfinite(cost):
-                return _diverged(on_divergence, f"the cost became {cost} in epoch {epoch}",
-                                 learning_rate, last_finite, costs)
-            costs.append(cost)
-            last_finite = params
-            if callback is not None:
-                callback(epoch, cost)
-    if not all_finite(params):
-        return _diverged(on_divergence, "the parameters became non-finite in the last epochs",
-                         learning_rate, last_finite, costs)
-    return params, costs
+            stopped = log.record(epoch, float(total) / m, params)
+            if stopped:
+                return stopped
+    return log.finish(params)
 
 
-def _diverged(on_divergence, what, learning_rate, last_finite, costs):
-    message = (f"training diverged: {what} with learning_rate={learning_rate}; "
-               "try a smaller learning_rate (or standardised inputs)")
-    if on_divergence == "warn":
-        warnings.warn(message + "; keeping the last parameters with a finite cost",
-                      DivergenceWarning, stacklevel=3)
-        return last_finite, costs
-    raise DivergenceError(message)
+class CostLog:
+    """The costs read back during training, the last parameters whose cost was finite, and what
+    to do on divergence (raise :class:`DivergenceError`, or warn and keep those parameters)."""
+
+    def __init__(self, params, learning_rate, on_divergence="raise", callback=None, unit="iteration"):
+        self.costs, self.last_finite = [], params
+        self.learning_rate, self.on_divergence = learning_rate, on_divergence
+        self.callback, self.unit = callback, unit
+
+    def record(self, index, cost, params):
+        """Record the cost of ``params`` at iteration (or epoch) ``index``; on divergence returns
+        the (params, costs) to stop with (or raises), else None."""
+        if not math.isfinite(cost):
+            return self._diverged(f"the cost became {cost} at {self.unit} {index}")
+        self.costs.append(cost)
+        self.last_finite = params
+        if self.callback is not None:
+            self.callback(index, cost)
+        return None
+
+    def finish(self, params):
+        """(params, costs) at the end of training, after one check that params are finite."""
+        if not all_finite(params):
+            return self._diverged(f"the parameters became non-finite after the last recorded {self.unit}")
+        return params, self.costs
+
+    def _diverged(self, what):
+        message = (f"training diverged: {what} with learning_rate={self.learning_rate}; "
+                   "try a smaller learning_rate (or standardised inputs)")
+        if self.on_divergence == "warn":
+            warnings.warn(message + "; keeping the last parameters with a finite cost",
+                          DivergenceWarning, stacklevel=4)
+            return self.last_finite, self.costs
+        raise DivergenceError(message)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 
-import numpy as np
 
 from .. import distributed, network
 from ..initializers import initialize_parameters

@@ -101,7 +101,8 @@ def format_table(run):
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append("")
-    lines.append("GEMM ceiling: " + ", ".join(f"{k} {v['gflops']:.1f} GFLOP/s" for k, v in run["gemm"].items()))
+    lines.append("GEMM ceiling: " + ", ".join(f"{k} {v['gflops']:.1f} GFLOP/s"
+                                               for k, v in run["gemm"].items()))
     lines.append("ratios of minimum times (< 1: the first is faster):")
     for group, values in ratios(run["results"]).items():
         if values:
@@ -122,8 +123,8 @@ def format_markdown(run):
     lines = [f"# xpnn benchmark — {run['profile']} profile", "",
              f"- date: {env['date']}; CPU: {env['cpu']} ({env['cpu_count']} cores); "
              f"GPU: {env['gpu'] or 'none (' + str(env['gpu_unusable_reason']) + ')'}",
-             f"- versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items() if v),
-             f"- BLAS: " + "; ".join(f"{b['internal_api']} {b['version']} ({b['architecture']}, "
+             "- versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items() if v),
+             "- BLAS: " + "; ".join(f"{b['internal_api']} {b['version']} ({b['architecture']}, "
                                      f"{b['num_threads']} threads)" for b in env["blas"]
                                      if isinstance(b, dict)) if isinstance(env["blas"], list) else "",
              f"- OPENBLAS_* / OMP_* set: {env['openblas_env']}",
