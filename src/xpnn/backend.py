@@ -35,6 +35,7 @@ def namespace(*arrays: Any) -> Any:
             return array_api_compat.array_namespace(*arrays)
     return _NUMPY_NAMESPACE
 
+
 NAMES = ("auto", "cpu", "gpu", "numpy", "cupy", "torch", "array_api_strict", "dask")
 _ALIASES = {"cpu": "numpy", "np": "numpy", "cp": "cupy", "array-api-strict": "array_api_strict"}
 _COMPAT_MODULES = {  # name -> (module users install, namespace xpnn computes with)
@@ -99,8 +100,10 @@ class Backend:
         host = to_numpy(x) if array_api_compat.is_array_api_obj(x) else np.asarray(x)
         if dt is not None:
             host = host.astype(_dtype_name(dtype), copy=False)
-        if self.name == "dask":
-            return self.xp.asarray(host)
+        if self.name == "dask":  # chunked along the first axis, ready for data-parallel work
+            import dask.array as da
+
+            return da.from_array(host, chunks=("auto",) + host.shape[1:])
         return self.xp.asarray(host, device=self.device)
 
     def to_numpy(self, x: Any) -> np.ndarray:
