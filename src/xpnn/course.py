@@ -119,6 +119,6 @@ def format_results(results):
                      _mean_sd(r.train, scale=100), _mean_sd(r.test, scale=100),
                      _mean_sd(r.seconds), str(len(r.train))))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
