@@ -138,6 +138,13 @@ def test_extreme_logits_stay_finite(backend, dtype):
                                          for v in (-1e4, -50.0, 0.0, 50.0, 1e4)) / 5, rel=1e-6)
     A = backend.to_numpy(sigmoid(z))
     assert np.all(np.isfinite(A)) and A[0, 0] == 0.0 and A[0, -1] == 1.0
+    X = backend.asarray([[-1.0, -0.005, 0.0, 0.005, 1.0]], dtype=dtype)   # W = 1e4 gives the logits
+    params = {"W1": backend.asarray([[1e4]], dtype=dtype), "b1": backend.asarray([[0.0]], dtype=dtype)}
+    acts = network.layer_activations(1)
+    AL, caches = network.forward(X, params, acts)
+    Y = backend.asarray([[1.0, 0.0, 1.0, 0.0, 1.0]], dtype=dtype)
+    grads = network.backward(AL, Y, caches, params, acts)
+    assert all(np.all(np.isfinite(backend.to_numpy(g))) for g in grads.values())
     assert A[0, 1] == pytest.approx(math.exp(-50), rel=1e-5)  # accurate in the tail
 
 
