@@ -14,6 +14,7 @@ import contextvars
 import functools
 import importlib
 import os
+import sys
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -204,6 +205,14 @@ def gpu_available() -> bool:
 
 # ------------------------------------------------------------------------- selection
 
+def warn(message: str, category: type[Warning]) -> None:
+    """``warnings.warn`` pointing at the first caller outside xpnn (the user's line)."""
+    package, frame, level = os.path.dirname(__file__), sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
 def _canonical(name: str) -> str:
     key = _ALIASES.get(name.lower(), name.lower())
     if key not in NAMES:
@@ -249,9 +258,8 @@ def get_backend(name: Any = "auto", *, strict: bool = False, device: Any = None)
             return _make("cupy", requested, device)
         if strict or key == "cupy" or _strict_gpu_env():
             raise GPUUnavailableError(f"backend {requested!r} needs a usable GPU: {reason}")
-        warnings.warn(f"backend {requested!r} is not usable ({reason}); running on NumPy (CPU) "
-                      "instead. Pass strict=True or set XPNN_STRICT_GPU=1 to make this an error.",
-                      XpnnFallbackWarning, stacklevel=2)
+        warn(f"backend {requested!r} is not usable ({reason}); running on NumPy (CPU) instead. "
+             "Pass strict=True or set XPNN_STRICT_GPU=1 to make this an error.", XpnnFallbackWarning)
         return _make("numpy", requested, None, fallback_reason=reason)
     return _make(key, requested, device)
 

@@ -9,11 +9,10 @@ from its arguments and runs unchanged on NumPy, CuPy, torch and array_api_strict
 from __future__ import annotations
 
 import math
-import warnings
 
 from ._validation import check_choice, check_network_inputs, check_positive_float, check_positive_int
 from .activations import get_activation
-from .backend import backend_of, namespace, rng_from
+from .backend import backend_of, namespace, rng_from, warn
 from .losses import binary_cross_entropy_from_logits, binary_cross_entropy_grad
 
 OUTPUT = "sigmoid"
@@ -220,7 +219,6 @@ class CostLog:
         message = (f"training diverged: {what} with learning_rate={self.learning_rate}; "
                    "try a smaller learning_rate (or standardised inputs)")
         if self.on_divergence == "warn":
-            warnings.warn(message + "; keeping the last parameters with a finite cost",
-                          DivergenceWarning, stacklevel=4)
+            warn(message + "; keeping the last parameters with a finite cost", DivergenceWarning)
             return self.last_finite, self.costs
         raise DivergenceError(message)
