@@ -15,7 +15,7 @@ needs_no_gpu = pytest.mark.skipif(B.gpu_available(), reason="a GPU is usable her
 def test_gpu_falls_back_to_numpy_with_one_warning():
     with pytest.warns(xpnn.XpnnFallbackWarning) as record:
         be = xpnn.get_backend("gpu")
-    assert len(record) == 1
+    assert len(record) == 1 and record[0].filename == __file__  # points at the caller's line
     assert "running on NumPy" in str(record[0].message) and B.gpu_status()[1] in str(record[0].message)
     assert (be.name, be.requested, be.is_gpu) == ("numpy", "gpu", False)
     assert be.fallback_reason == B.gpu_status()[1]

@@ -43,3 +43,15 @@ def test_a_worker_killed_mid_fit(client):
     assert_same_fit(model, MODELS["shallow"]().set_params(cost_every=1).fit(X, y))
 
 
+
+
+def test_local_client_starts_a_cluster_that_trains():
+    import xpnn
+
+    client = xpnn.distributed.local_client(n_workers=1, dashboard_address=":0")
+    try:
+        assert len(client.scheduler_info()["workers"]) == 1
+        Xd = da.from_array(X, chunks=UNEVEN)
+        assert_same_fit(MODELS["logistic"]().fit(Xd, y), MODELS["logistic"]().fit(X, y))
+    finally:
+        client.shutdown()

@@ -20,17 +20,16 @@ from .losses import binary_cross_entropy_from_logits
 
 
 def local_client(n_workers=None, *, gpu=False, **kwargs):
-    """Start a local cluster and return its ``dask.distributed.Client`` (LocalCUDACluster, one
-    worker per GPU, when ``gpu=True``; needs dask-cuda)."""
+    """Start a local cluster (single-threaded worker processes, one per core or ``n_workers``)
+    and return its ``dask.distributed.Client``; ``client.shutdown()`` stops the cluster.
+    ``gpu=True`` starts dask-cuda's LocalCUDACluster instead, one worker per GPU."""
     from dask.distributed import Client
 
     if gpu:
         from dask_cuda import LocalCUDACluster
 
         return Client(LocalCUDACluster(**kwargs))
-    from dask.distributed import LocalCluster
-
-    return Client(LocalCluster(n_workers=n_workers, threads_per_worker=1, **kwargs))
+    return Client(n_workers=n_workers, threads_per_worker=1, **kwargs)
 
 
 def _chunk_contribution(X_rows, y, params, activations, m_total):
