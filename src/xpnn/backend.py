@@ -291,16 +291,14 @@ def _make(key: str, requested: str, device: Any, fallback_reason: str | None = N
     if key == "cupy":
         import cupy
 
-        return Backend(key, requested, xp, device if device is not None else cupy.cuda.Device(), True)
+        if not isinstance(device, cupy.cuda.Device):  # None (the current device) or an id
+            device = cupy.cuda.Device() if device is None else cupy.cuda.Device(device)
+        return Backend(key, requested, xp, device, True)
     return Backend(key, requested, xp, "cpu", False, fallback_reason)
 
 
 def _restore(name: str, requested: str, device: Any, fallback_reason: str | None) -> Backend:
     """Unpickle a Backend: the same namespace and device, without probing or warning again."""
-    if name == "cupy":
-        import cupy
-
-        device = cupy.cuda.Device(device)
     return _make(name, requested, None if name == "numpy" else device, fallback_reason)
 
 
