@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from .backend import _DTYPES, Backend, backend_of, is_host_array, namespace
+from .backend import _DTYPES, Backend, is_host_array, namespace, to_numpy
 
 
 class DataConversionWarning(UserWarning):
@@ -89,9 +89,7 @@ def check_y(y, n_samples):
     if y is None:
         raise ValueError("this estimator requires y to be passed, but the target y is None; "
                          "call fit(X, y) with y of shape (n_samples,)")
-    y = _host(y, "y")
-    if not is_host_array(y):
-        y = backend_of(y).to_numpy(y)
+    y = to_numpy(_host(y, "y"))  # labels are small: classes are found on the host
     if y.ndim == 2 and y.shape[1] == 1:
         warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
                       "the shape of y to (n_samples,), for example using ravel().",

@@ -75,12 +75,6 @@ def _data(n_x, m, seed=0):
     return X_rows, Y
 
 
-def _grad_vector(grads):
-    from ..backend import to_numpy
-
-    return np.concatenate([to_numpy(grads[k]).astype(np.float64).ravel() for k in sorted(grads)])
-
-
 def dot_cases(n, backends, dtypes):
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal(n), rng.standard_normal(n)
@@ -111,13 +105,13 @@ def net_step_cases(group, dims, hidden, m, lr, backends, dtypes, *, loop="python
     if loop == "python":
         X_list, Y_list = X_rows.T.tolist(), Y[0].tolist()
         p_lists = {k: v.tolist() if k[0] == "W" else v[:, 0].tolist() for k, v in params64.items()}
-        yield Case(group, "loop", lambda: _grad_vector({k: np.array(v) for k, v in loops.network_gradients(
-            X_list, Y_list, p_lists, [hidden] * (L - 1)).items()}), "float64", flops,
+        yield Case(group, "loop", lambda: loops.network_gradients(
+            X_list, Y_list, p_lists, [hidden] * (L - 1)), "float64", flops,
             "pure-Python loops", slow=True, shape=shape)
     elif loop == "per-example":
         activations = network.layer_activations(L, hidden)
-        yield Case(group, "loop", lambda: _grad_vector(loops.network_gradients_per_example(
-            X_rows.T, Y, params64, activations)), "float64", flops,
+        yield Case(group, "loop", lambda: loops.network_gradients_per_example(
+            X_rows.T, Y, params64, activations), "float64", flops,
             "per-example loop over NumPy vectors", slow=True, shape=shape)
     for prefix, be in backends:
         for dtype in dtypes:
