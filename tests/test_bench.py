@@ -79,3 +79,20 @@ def test_environment_records_what_the_issue_asks_for():
     assert {"cpu", "gpu", "versions", "blas", "openblas_env", "date"} <= set(env)
     assert set(env["openblas_env"]) >= {"OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}
     assert env["versions"]["numpy"] == np.__version__
+
+
+def test_environment_records_cuda_versions_and_tf32_settings(monkeypatch):
+    monkeypatch.setenv("CUPY_TF32", "1")
+    cuda = report.environment()["cuda"]
+    assert {"driver_cuda", "cupy_runtime", "torch_cuda"} <= set(cuda)
+    assert cuda["tf32_env"] == {"CUPY_TF32": "1", "NVIDIA_TF32_OVERRIDE": None}
+
+
+def test_no_loops_leaves_out_only_the_loop_columns():
+    import xpnn.bench as bench
+
+    with_loops = bench._cases("quick", ("numpy",), ("float64",), True)
+    without = bench._cases("quick", ("numpy",), ("float64",), False)
+    key = lambda c: (c.group, c.column)  # noqa: E731
+    assert [key(c) for c in with_loops if c.column != "loop"] == [key(c) for c in without]
+    assert len(without) < len(with_loops) == bench.count_cases("quick", ("numpy",), ("float64",))

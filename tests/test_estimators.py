@@ -83,17 +83,18 @@ def test_estimator_transposes_once_as_a_view(data, monkeypatch):
     assert seen["X"].shape == (2, 40) and np.shares_memory(seen["X"], X)
 
 
-@pytest.mark.parametrize("name,device", [("array_api_strict", None), ("torch", "cpu"),
-                                         pytest.param("cupy", None, marks=pytest.mark.gpu)])
-def test_outputs_follow_the_input(name, device, data):
-    be = make_backend(name, device)
+@pytest.mark.parametrize("name,device", [("array_api_strict", None), ("torch", "cpu"), ("fake-cupy", None),
+                                         pytest.param("cupy", None, marks=pytest.mark.gpu),
+                                         pytest.param("torch", "cuda", marks=pytest.mark.gpu)])
+def test_outputs_follow_the_input(name, device, data, monkeypatch):
+    be = make_backend(name, device, monkeypatch)
     X, y = data
     Xb = be.asarray(X)
     model = MODELS["shallow"](random_state=0).fit(Xb, be.asarray(y))
-    assert model.backend_.name == name
+    assert model.backend_.name == be.name
     for method in ("predict", "predict_proba", "decision_function"):
         out = getattr(model, method)(Xb)
-        assert xpnn.backend.backend_of(out).name == name, method
+        assert xpnn.backend.backend_of(out).name == be.name, method
         np.testing.assert_allclose(be.to_numpy(out), getattr(model, method)(X))
     reference = MODELS["shallow"](random_state=0).fit(X, y)
     for key in reference.params_:

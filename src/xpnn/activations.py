@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable, NamedTuple
 
-from .backend import namespace
+from .backend import namespace, scalar
 
 
 class Activation(NamedTuple):
@@ -40,7 +40,7 @@ def tanh_prime(Z, A=None):
 
 
 def relu(Z):
-    return namespace(Z).maximum(Z, 0.0)
+    return namespace(Z).maximum(Z, scalar(0.0, Z))  # NaN stays NaN (no where() that zeroes it)
 
 
 def relu_prime(Z, A=None):

@@ -72,6 +72,7 @@ class Backend:
     device: Any = None
     is_gpu: bool = False
     fallback_reason: str | None = None
+    chunks: Backend | None = None  # Dask only: the Backend of its chunks (NumPy or CuPy)
 
     def __repr__(self) -> str:
         extra = f", fallback={self.fallback_reason!r}" if self.fallback_reason else ""
@@ -80,6 +81,8 @@ class Backend:
 
     def __reduce__(self):
         device = self.device.id if self.name == "cupy" else self.device
+        if self.name == "torch":
+            device = str(device)
         return _restore, (self.name, self.requested, device, self.fallback_reason)
 
     def dtype(self, dtype: Any = "float64") -> Any:
@@ -104,7 +107,8 @@ class Backend:
         if self.name == "dask":  # chunked along the first axis, ready for data-parallel work
             import dask.array as da
 
-            return da.from_array(host, chunks=("auto",) + host.shape[1:])
+            chunk = host if self.chunks is None or self.chunks.name == "numpy" else self.chunks.asarray(host)
+            return da.from_array(chunk, chunks=("auto",) + host.shape[1:])
         return self.xp.asarray(host, device=self.device)
 
     def to_numpy(self, x: Any) -> np.ndarray:
@@ -152,7 +156,7 @@ def to_numpy(x: Any) -> np.ndarray:
     if array_api_compat.is_torch_array(x):
         return x.detach().cpu().numpy()
     if array_api_compat.is_dask_array(x):
-        return np.asarray(x.compute())
+        return to_numpy(x.compute())  # the computed chunks may be CuPy arrays
     if array_api_compat.is_array_api_strict_namespace(namespace(x)):
         return np.asarray(x.to_device(type(x.device)("CPU_DEVICE")))
     return np.asarray(x)
@@ -163,39 +167,131 @@ def synchronize(x: Any) -> None:
     backend_of(x).synchronize()
 
 
+_OUT_OF_MEMORY_MARKERS = (  # what CUDA, cuBLAS/cuSOLVER/cuFFT and torch say when memory runs out
+    "cudaErrorMemoryAllocation", "CUDA_ERROR_OUT_OF_MEMORY", "CUBLAS_STATUS_ALLOC_FAILED",
+    "CUSOLVER_STATUS_ALLOC_FAILED", "CUFFT_ALLOC_FAILED", "CUDA out of memory")
+
+
 def is_out_of_memory(exc: BaseException) -> bool:
-    """True for host MemoryError and the device libraries' out-of-memory errors
-    (cupy.cuda.memory.OutOfMemoryError, torch.OutOfMemoryError)."""
-    return isinstance(exc, MemoryError) or "OutOfMemory" in type(exc).__name__
+    """True for host MemoryError and the device libraries' out-of-memory errors:
+    cupy.cuda.memory.OutOfMemoryError, torch.OutOfMemoryError, and the CUDA runtime, driver and
+    cuBLAS errors that report a failed allocation (CUDARuntimeError "cudaErrorMemoryAllocation",
+    CUBLASError "CUBLAS_STATUS_ALLOC_FAILED", ...)."""
+    if isinstance(exc, MemoryError) or "OutOfMemory" in type(exc).__name__:
+        return True
+    message = str(exc)
+    return any(marker in message for marker in _OUT_OF_MEMORY_MARKERS)
+
+
+def scalar(value: float, like: Any) -> Any:
+    """``value`` for elementwise use with the array ``like``, made once per dtype and device.
+
+    Most namespaces take a Python scalar as it is. array-api-compat's torch ``maximum`` and
+    ``minimum`` turn one into a fresh tensor on ``like``'s device at every call, a host-to-device
+    copy that blocks on CUDA; for torch this returns a cached 0-d tensor instead.
+    """
+    if type(like) is np.ndarray or not array_api_compat.is_torch_array(like):
+        return value
+    return _device_scalar(float(value), like.dtype, like.device)
+
+
+@functools.lru_cache(maxsize=64)
+def _device_scalar(value: float, dtype: Any, device: Any) -> Any:
+    import torch
+
+    return torch.full((), value, dtype=dtype, device=device)
 
 
 # --------------------------------------------------------------------------- GPU probe
 
 def _probe_gpu() -> tuple[bool, str]:
-    """Try CuPy for real: import, device count, and a tiny compiled kernel."""
+    """Try CuPy for real: import, device count, a tiny compiled kernel, the device's name."""
     try:
         import cupy
     except Exception as exc:  # ImportError, or a CUDA library failing to load at import
         return False, (f"CuPy is not importable ({type(exc).__name__}: {exc}); "
-                       "install it with: pip install 'xpnn[gpu]'")
+                       f"install it with: {gpu_install_hint()}")
     try:
         if not cupy.cuda.is_available():
             return False, "CuPy is installed but found no usable CUDA device"
         x = cupy.arange(4, dtype=cupy.float32)
         total = float((x * 2.0 + 1.0).sum())  # compiles (NVRTC), runs and syncs a kernel
+        if total != 16.0:
+            return False, f"CuPy test kernel returned {total}, expected 16.0"
+        props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
+        name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
     except Exception as exc:  # CUDARuntimeError, CUDADriverError, NVRTCError, CompileException...
         return False, f"CuPy is installed but CUDA does not work: {type(exc).__name__}: {exc}"
-    if total != 16.0:
-        return False, f"CuPy test kernel returned {total}, expected 16.0"
-    props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
-    name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
     return True, f"CuPy {cupy.__version__} on {name}"
 
 
 @functools.lru_cache(maxsize=1)
 def gpu_status() -> tuple[bool, str]:
     """(usable, reason): whether CuPy can run on a CUDA device here, and why (not). Never raises."""
-    return _probe_gpu()
+    try:
+        return _probe_gpu()
+    except BaseException as exc:  # noqa: BLE001 - a probe must answer, whatever CUDA does
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        return False, f"the GPU probe failed: {type(exc).__name__}: {exc}"
+
+
+def cuda_driver_version() -> tuple[int, int] | None:
+    """(major, minor) of the newest CUDA the installed NVIDIA driver supports, read from
+    libcuda with ctypes (no CuPy needed), or None without a driver."""
+    import ctypes
+
+    for name in ("libcuda.so.1", "libcuda.so", "nvcuda.dll"):
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError:
+            continue
+        version = ctypes.c_int()
+        try:
+            if lib.cuDriverGetVersion(ctypes.byref(version)) == 0 and version.value > 0:
+                return version.value // 1000, version.value % 1000 // 10
+        except (AttributeError, OSError):
+            pass
+    return None
+
+
+def cuda_facts() -> dict[str, Any]:
+    """CUDA versions and TF32 settings, for benchmark records: the driver's CUDA, CuPy's runtime
+    (when a GPU is usable), torch's CUDA build, and the variables that switch TF32 on or off."""
+    driver = cuda_driver_version()
+    facts: dict[str, Any] = {"driver_cuda": None if driver is None else "%d.%d" % driver,
+                             "cupy_runtime": None, "torch_cuda": None}
+    if gpu_available():
+        import cupy
+
+        v = cupy.cuda.runtime.runtimeGetVersion()
+        facts["cupy_runtime"] = f"{v // 1000}.{v % 1000 // 10}"
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        facts["torch_cuda"] = torch.version.cuda
+        facts["torch_allow_tf32_matmul"] = bool(torch.backends.cuda.matmul.allow_tf32)
+    facts["tf32_env"] = {var: os.environ.get(var) for var in ("CUPY_TF32", "NVIDIA_TF32_OVERRIDE")}
+    return facts
+
+
+GPU_EXTRAS = {12: "gpu", 13: "gpu-cuda13"}  # CUDA major version -> xpnn extra (its cupy-cudaNNx)
+
+
+def gpu_install_hint() -> str:
+    """The pip command for the CuPy that matches this machine's CUDA, where it can tell."""
+    from importlib import metadata
+
+    installed = sorted({d.metadata["Name"] for d in metadata.distributions()
+                        if (d.metadata["Name"] or "").lower().startswith("cupy")})
+    if installed:
+        return (f"{', '.join(installed)} is installed but does not import: check that its CUDA "
+                "major version matches the driver's (nvidia-smi) and reinstall the matching one")
+    driver = cuda_driver_version()
+    if driver is not None:
+        major = max((m for m in GPU_EXTRAS if m <= driver[0]), default=None)
+        if major is not None:
+            return f"pip install 'xpnn[{GPU_EXTRAS[major]}]' (CUDA {major}; the driver supports {driver[0]}.{driver[1]})"
+    return "pip install 'xpnn[gpu]' (CUDA 12) or 'xpnn[gpu-cuda13]' (CUDA 13)"
 
 
 def gpu_available() -> bool:
@@ -270,8 +366,9 @@ def _import_namespace(key: str) -> Any:
         importlib.import_module(user_module)
         return importlib.import_module(compat_module)
     except ImportError as exc:
-        extra = {"cupy": "gpu", "dask": "dask"}.get(key)
-        hint = f"pip install 'xpnn[{extra}]'" if extra else f"pip install {user_module.split('.')[0]}"
+        extra = {"dask": "dask"}.get(key)
+        hint = (gpu_install_hint() if key == "cupy" else f"pip install 'xpnn[{extra}]'" if extra
+                else f"pip install {user_module.split('.')[0]}")
         raise ImportError(f"backend {key!r} needs {user_module!r}, which is not importable "
                           f"({exc}); install it with: {hint}") from None
 
@@ -282,6 +379,8 @@ def _make(key: str, requested: str, device: Any, fallback_reason: str | None = N
         import torch
 
         device = torch.device(device if device is not None else "cpu")
+        if device.type == "cuda" and device.index is None:  # "cuda" != "cuda:0" for torch
+            device = torch.device("cuda", torch.cuda.current_device())
         return Backend(key, requested, xp, device, device.type == "cuda", fallback_reason)
     if key == "array_api_strict":
         device = device if device is not None else xp.Device("CPU_DEVICE")
@@ -298,8 +397,28 @@ def _make(key: str, requested: str, device: Any, fallback_reason: str | None = N
 
 
 def _restore(name: str, requested: str, device: Any, fallback_reason: str | None) -> Backend:
-    """Unpickle a Backend: the same namespace and device, without probing or warning again."""
+    """Unpickle a Backend: the same namespace and device, without warning again; a GPU Backend
+    unpickled where that GPU is not usable restores onto NumPy with one XpnnFallbackWarning."""
+    reason = _gpu_restore_problem(name, device)
+    if reason is not None:
+        warn(f"this object was saved on {name} ({device}), which is not usable here ({reason}); "
+             "it is restored onto NumPy (CPU)", XpnnFallbackWarning)
+        return _make("numpy", requested, None, fallback_reason=reason)
     return _make(name, requested, None if name == "numpy" else device, fallback_reason)
+
+
+def _gpu_restore_problem(name: str, device: Any) -> str | None:
+    if name == "cupy":
+        usable, reason = gpu_status()
+        return None if usable else reason
+    if name == "torch" and str(device).startswith("cuda"):
+        try:
+            import torch
+
+            return None if torch.cuda.is_available() else "torch sees no CUDA device"
+        except ImportError as exc:
+            return f"torch is not importable ({exc})"
+    return None
 
 
 def _name_of(xp: Any) -> str:
@@ -322,9 +441,16 @@ def _from_module(module: Any, device: Any) -> Backend:
 
 
 def backend_of(x: Any) -> Backend:
-    """The Backend that holds the array ``x`` (its namespace and device)."""
+    """The Backend that holds the array ``x`` (its namespace and device; for Dask, the Backend
+    of its chunks too, whose device it reports)."""
     xp = namespace(x)
     key = _name_of(xp)
+    if key == "dask":
+        meta = getattr(x, "_meta", None)
+        chunks = backend_of(meta) if not is_host_array(meta) else None
+        if chunks is None or chunks.name == "numpy":
+            return Backend(key, key, xp, "cpu", False)
+        return Backend(key, key, xp, chunks.device, chunks.is_gpu, chunks=chunks)
     device = array_api_compat.device(x)
     is_gpu = key == "cupy" or (key == "torch" and device.type == "cuda")
     return Backend(key, key, xp, device, is_gpu)

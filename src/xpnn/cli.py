@@ -42,12 +42,13 @@ def _bench(args):
     backends = tuple(args.backend.split(",")) if args.backend else ("numpy", "gpu")
     dtypes = (args.dtype,) if args.dtype else ("float64", "float32")
     profile = "full" if args.full else "quick"
-    with tqdm(total=bench.count_cases(profile, backends, dtypes, args.dask), unit="case",
-              disable=None, leave=False) as bar:
+    with tqdm(total=bench.count_cases(profile, backends, dtypes, args.dask, loops=not args.no_loops),
+              unit="case", disable=None, leave=False) as bar:
         def progress(case):
             bar.set_postfix_str(f"{case.group} {case.column}", refresh=False)
             bar.update()
-        run = bench.run(profile, backends, dtypes, progress=progress, with_dask=args.dask)
+        run = bench.run(profile, backends, dtypes, progress=progress, with_dask=args.dask,
+                        loops=not args.no_loops)
     print(bench.report.format_table(run))
     for path in bench.report.write(run, args.out):
         print(f"wrote {path}")
@@ -95,6 +96,8 @@ def build_parser():
     bench.add_argument("--dtype", choices=["float64", "float32"], help="only this dtype")
     bench.add_argument("--dask", action="store_true",
                        help="also time Dask with 1 and 2 workers against NumPy (needs xpnn[dask])")
+    bench.add_argument("--no-loops", action="store_true",
+                       help="leave out the (slow, CPU-only) loop columns, e.g. on a GPU machine")
     bench.add_argument("--out", default="bench-results", help="folder for JSON, markdown and PNG")
     bench.add_argument("--compare", metavar="OLD.json", help="compare with an earlier results.json")
     bench.add_argument("--threshold", type=float, default=1.10,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .backend import namespace
+from .backend import namespace, scalar
 
 
 def binary_cross_entropy_from_logits(Z, Y):
@@ -12,7 +12,7 @@ def binary_cross_entropy_from_logits(Z, Y):
     """
     xp = namespace(Z, Y)
     m = Z.shape[-1]
-    return xp.sum(xp.maximum(Z, 0.0) - Z * Y + xp.log1p(xp.exp(-xp.abs(Z)))) / m
+    return xp.sum(xp.maximum(Z, scalar(0.0, Z)) - Z * Y + xp.log1p(xp.exp(-xp.abs(Z)))) / m
 
 
 def binary_cross_entropy_grad(A, Y):

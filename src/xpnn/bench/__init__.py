@@ -26,21 +26,26 @@ def _reference_rank(case):
     return (case.column != "xpnn-numpy-float64", case.dtype != "float64", case.column == "loop")
 
 
+def _cases(profile, backends, dtypes, loops):
+    return [case for case in build_cases(profile, backends, dtypes) if loops or case.column != "loop"]
+
+
 def count_cases(profile="quick", backends=("numpy", "gpu"), dtypes=("float64", "float32"),
-                with_dask=False):
-    return sum(1 for _ in build_cases(profile, backends, dtypes)) + 5 * with_dask
+                with_dask=False, loops=True):
+    return len(_cases(profile, backends, dtypes, loops)) + 5 * with_dask
 
 
 def run(profile="quick", backends=("numpy", "gpu"), dtypes=("float64", "float32"), progress=None,
-        with_dask=False):
-    """Check, then time, every case of ``profile``. Returns the run as a JSON-able dict."""
+        with_dask=False, loops=True):
+    """Check, then time, every case of ``profile`` (``loops=False``: without the loop columns).
+    Returns the run as a JSON-able dict."""
     with contextlib.ExitStack() as stack:
         extra = []
         if with_dask:
             from .dask_cases import dask_cases
 
             extra = stack.enter_context(dask_cases(profile))
-        return _run(profile, backends, dtypes, progress, list(build_cases(profile, backends, dtypes)) + extra)
+        return _run(profile, backends, dtypes, progress, _cases(profile, backends, dtypes, loops) + extra)
 
 
 def _run(profile, backends, dtypes, progress, cases):

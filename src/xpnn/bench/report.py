@@ -42,7 +42,7 @@ def _version(module):
 def environment():
     """Machine, versions, BLAS and GPU facts recorded with every run."""
     from .. import __version__
-    from ..backend import gpu_status
+    from ..backend import cuda_facts, gpu_status
 
     try:
         from threadpoolctl import threadpool_info
@@ -57,6 +57,7 @@ def environment():
         "python": platform.python_version(), "platform": platform.platform(),
         "cpu": _cpu_model(), "cpu_count": os.cpu_count(),
         "gpu": gpu if usable else None, "gpu_unusable_reason": None if usable else gpu,
+        "cuda": cuda_facts(),
         "versions": {"xpnn": __version__, **{m: _version(m) for m in (
             "numpy", "array_api_compat", "cupy", "torch", "sklearn")}},
         "blas": blas,

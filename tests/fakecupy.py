@@ -1,0 +1,276 @@
+"""A stand-in for CuPy, backed by NumPy, that keeps CuPy's rules where xpnn could break them.
+
+array_api_strict catches namespace mistakes but not CuPy's own rules. This module behaves like
+CuPy where it matters to xpnn, so that the CuPy paths run on a machine without a GPU:
+
+- its arrays are ``cupy.ndarray`` (array_api_compat recognises them and computes with its real
+  ``array_api_compat.cupy`` wrapper over this module);
+- they refuse implicit host conversion (``np.asarray``/``__array__`` raise TypeError, as CuPy
+  does) and mixing with NumPy arrays in arithmetic; ``.get()`` copies to the host;
+- ``cuda.Device`` (context manager, ``id``), ``cuda.is_available``, ``cuda.get_current_stream()``
+  with ``synchronize``, ``cuda.runtime`` device properties and versions, and
+  ``cuda.memory.OutOfMemoryError``.
+
+It never replaces a real GPU run: timings, kernels, cuBLAS and numerics of real CUDA are not
+simulated. ``install(monkeypatch)`` puts it in ``sys.modules`` for one test.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import numpy as np
+from numpy.lib.mixins import NDArrayOperatorsMixin
+
+_IMPLICIT = ("Implicit conversion to a NumPy array is not allowed. Please use `.get()` to "
+             "construct a NumPy array explicitly.")
+_HOST_INPUT_OK = {"asarray", "array", "ascontiguousarray", "asanyarray"}  # host -> device copies
+
+
+class OutOfMemoryError(MemoryError):
+    """cupy.cuda.memory.OutOfMemoryError (a MemoryError subclass in CuPy too)."""
+
+
+class CUDARuntimeError(RuntimeError):
+    """cupy_backends.cuda.api.runtime.CUDARuntimeError."""
+
+
+class Device:
+    """cupy.cuda.Device: the current device by default, usable as a context manager."""
+
+    def __init__(self, device=None):
+        if isinstance(device, Device):
+            device = device.id
+        self.id = 0 if device is None else int(device)
+        if self.id != 0:
+            raise CUDARuntimeError("cudaErrorInvalidDevice: invalid device ordinal")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def __eq__(self, other):
+        return isinstance(other, Device) and other.id == self.id
+
+    def __hash__(self):
+        return hash(("fake-cuda", self.id))
+
+    def __repr__(self):
+        return f"<CUDA Device {self.id}>"
+
+    def synchronize(self):
+        _counters["synchronize"] += 1
+
+
+class Stream:
+    def synchronize(self):
+        _counters["synchronize"] += 1
+
+
+_counters = {"synchronize": 0, "host_reads": 0}
+
+
+def _unwrap(x, *, host_ok=False):
+    if isinstance(x, ndarray):
+        return x._data
+    if isinstance(x, np.ndarray) and not host_ok:
+        raise TypeError(f"Unsupported type {type(x)}")  # CuPy refuses NumPy operands
+    if isinstance(x, (list, tuple)):
+        return type(x)(_unwrap(v, host_ok=host_ok) for v in x)
+    return x
+
+
+def _wrap(x):
+    if isinstance(x, np.ndarray) or (isinstance(x, np.generic) and not isinstance(x, np.dtype)):
+        return ndarray(np.asarray(x))  # CuPy reductions give 0-d device arrays, not scalars
+    if isinstance(x, tuple):
+        return tuple(_wrap(v) for v in x)
+    if isinstance(x, list):
+        return [_wrap(v) for v in x]
+    return x
+
+
+class ndarray(NDArrayOperatorsMixin):
+    """A device array: NumPy data that the host may only read through ``.get()``."""
+
+    __array_priority__ = 100
+
+    def __init__(self, data):
+        self._data = data
+
+    # ------------------------------------------------------------- CuPy's host rules
+    def __array__(self, *args, **kwargs):
+        raise TypeError(_IMPLICIT)
+
+    def get(self, stream=None, out=None):
+        _counters["host_reads"] += 1
+        return self._data.copy()
+
+    def _scalar(self, convert):
+        _counters["host_reads"] += 1
+        return convert(self._data)
+
+    def __float__(self):
+        return self._scalar(float)
+
+    def __int__(self):
+        return self._scalar(int)
+
+    def __bool__(self):
+        return self._scalar(bool)
+
+    def __index__(self):
+        return self._scalar(lambda d: d.__index__())
+
+    def item(self):
+        return self._scalar(lambda d: d.item())
+
+    def tolist(self):
+        return self._scalar(lambda d: d.tolist())
+
+    # ------------------------------------------------------------------ array protocol
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if "out" in kwargs:
+            kwargs["out"] = tuple(_unwrap(o) for o in kwargs["out"])
+        return _wrap(getattr(ufunc, method)(*(_unwrap(v) for v in inputs), **kwargs))
+
+    def __array_function__(self, func, types, args, kwargs):  # np.where(x, ...) -> CuPy's where
+        return _wrap(func(*_unwrap(args), **{k: _unwrap(v) for k, v in kwargs.items()}))
+
+    def __getitem__(self, key):
+        return _wrap(self._data[_unwrap(key)])
+
+    def __setitem__(self, key, value):
+        self._data[_unwrap(key)] = _unwrap(value)
+
+    def __len__(self):
+        return len(self._data)
+
+    def __iter__(self):
+        raise TypeError("iterating a device array reads it element by element; use .get()")
+
+    def __repr__(self):
+        return f"fakecupy.ndarray({self._data!r})"
+
+    def __dlpack__(self, *args, **kwargs):
+        raise TypeError("fake CuPy arrays do not export DLPack")
+
+    @property
+    def device(self):
+        return Device(0)
+
+    @property
+    def T(self):
+        return ndarray(self._data.T)
+
+    @property
+    def mT(self):
+        return ndarray(np.swapaxes(self._data, -1, -2))
+
+    shape = property(lambda self: self._data.shape)
+    dtype = property(lambda self: self._data.dtype)
+    ndim = property(lambda self: self._data.ndim)
+    size = property(lambda self: self._data.size)
+    strides = property(lambda self: self._data.strides)
+    flags = property(lambda self: self._data.flags)
+    nbytes = property(lambda self: self._data.nbytes)
+    itemsize = property(lambda self: self._data.itemsize)
+
+    def __getattr__(self, name):  # methods: reshape, astype, sum, copy, ...
+        if name.startswith("__"):
+            raise AttributeError(name)  # no __array_interface__ / __array_struct__ either
+        method = getattr(self._data, name)
+        return lambda *a, **k: _wrap(method(*_unwrap(a), **{key: _unwrap(v) for key, v in k.items()}))
+
+
+def _function(name, func):
+    host_ok = name in _HOST_INPUT_OK
+
+    def f(*args, **kwargs):
+        kwargs.pop("device", None)
+        args = _unwrap(args, host_ok=host_ok)
+        kwargs = {k: _unwrap(v, host_ok=host_ok) for k, v in kwargs.items()}
+        return _wrap(func(*args, **kwargs))
+    f.__name__ = f.__qualname__ = name
+    return f
+
+
+def _namespace_from(name, source):
+    """A module whose callables are ``source``'s, taking and returning fake device arrays."""
+    mod = types.ModuleType(name)
+    exported = []
+    for attr in dir(source):
+        if attr.startswith("_"):
+            continue
+        value = getattr(source, attr)
+        if isinstance(value, type) or isinstance(value, types.ModuleType) or not callable(value):
+            setattr(mod, attr, value)  # dtypes, constants (pi, inf, newaxis), submodules
+        else:
+            setattr(mod, attr, _function(attr, value))
+        exported.append(attr)
+    mod.__all__ = [a for a in exported if not isinstance(getattr(mod, a), types.ModuleType)]
+    return mod
+
+
+def build(*, available=True):
+    """The fake ``cupy`` module and its submodules, as a {name: module} dict for sys.modules."""
+    cupy = _namespace_from("cupy", np)
+    cupy.__version__ = "14.2.0-fake"
+    cupy.ndarray = ndarray
+    ndarray.__module__ = "cupy"  # array_api_compat recognises cupy.ndarray by module and name
+    cupy.asnumpy = lambda x, *a, **k: x.get() if isinstance(x, ndarray) else np.asarray(x)
+    cupy.get_array_module = lambda *arrays: cupy
+    cupy.linalg = _namespace_from("cupy.linalg", np.linalg)
+    cupy.fft = _namespace_from("cupy.fft", np.fft)
+
+    cuda = types.ModuleType("cupy.cuda")
+    cuda.Device = Device
+    cuda.Stream = Stream
+    cuda.is_available = lambda: available
+    cuda.get_current_stream = lambda: Stream()
+    device_module = types.ModuleType("cupy.cuda.device")
+    device_module.Device = Device
+    cuda.device = device_module
+    cuda.memory = types.SimpleNamespace(OutOfMemoryError=OutOfMemoryError)
+    cuda.runtime = types.SimpleNamespace(
+        CUDARuntimeError=CUDARuntimeError,
+        getDeviceCount=lambda: 1 if available else 0,
+        getDeviceProperties=lambda i: {"name": b"Fake CUDA device (NumPy)", "totalGlobalMem": 2**34,
+                                       "major": 9, "minor": 0},
+        runtimeGetVersion=lambda: 13000,
+        driverGetVersion=lambda: 13000,
+    )
+    cupy.cuda = cuda
+    return {"cupy": cupy, "cupy.cuda": cuda, "cupy.cuda.device": device_module,
+            "cupy.linalg": cupy.linalg, "cupy.fft": cupy.fft}
+
+
+def install(monkeypatch, **kwargs):
+    """Put the fake CuPy in ``sys.modules`` (and a fresh ``array_api_compat.cupy`` over it) for
+    one test; ``monkeypatch`` undoes it. Returns the fake ``cupy`` module."""
+    from xpnn import backend as B
+
+    modules = build(**kwargs)
+    for name in list(sys.modules):
+        if name == "cupy" or name.startswith(("cupy.", "array_api_compat.cupy")):
+            monkeypatch.delitem(sys.modules, name)
+    for name, module in modules.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    B.gpu_status.cache_clear()
+    monkeypatch.setattr(B, "gpu_status", _uncached_status)
+    _counters.update(synchronize=0, host_reads=0)
+    return modules["cupy"]
+
+
+def _uncached_status():
+    from xpnn import backend as B
+
+    return B._probe_gpu()
+
+
+def counters():
+    """{"synchronize": n, "host_reads": n} since install (device->host reads of every kind)."""
+    return dict(_counters)

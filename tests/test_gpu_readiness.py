@@ -1,0 +1,255 @@
+"""CuPy and torch-CUDA paths, checked on CPU: the rules CuPy enforces (through the stand-in in
+fakecupy.py, and the real CuPy where a GPU is usable) and the fixes a review of every
+CuPy-facing call asked for. None of this replaces a run on a real GPU."""
+
+import pickle
+import sys
+
+import numpy as np
+import pytest
+
+import fakecupy
+import xpnn
+from xpnn import backend as B
+from xpnn import network
+from xpnn.initializers import initialize_parameters
+
+
+@pytest.fixture
+def data(rng):
+    X = rng.standard_normal((60, 3))
+    y = np.where(X[:, 0] + X[:, 1] ** 2 > 0.5, "cat", "non-cat")
+    return X, y
+
+
+def test_cupy_arrays_refuse_implicit_host_conversion(cupy_backend):
+    x = cupy_backend.asarray(np.arange(3.0))
+    with pytest.raises(TypeError):
+        np.asarray(x)
+    np.testing.assert_array_equal(B.to_numpy(x), [0.0, 1.0, 2.0])
+
+
+def test_auto_chooses_cupy_when_it_is_usable(cupy_backend):
+    be = xpnn.get_backend("auto")
+    assert (be.name, be.is_gpu, be.fallback_reason) == ("cupy", True, None)
+
+
+def test_training_reads_the_device_once_per_cost_every(monkeypatch, rng):
+    """The sync-count rule on the CuPy stand-in: every device-to-host read (float, bool, get)."""
+    fakecupy.install(monkeypatch)
+    be = xpnn.get_backend("cupy")
+    X, Y = be.asarray(rng.standard_normal((3, 40))), be.asarray((rng.random((1, 40)) > 0.5) * 1.0)
+    params = initialize_parameters([3, 5, 1], scheme="he", seed=0, backend=be)
+    before = fakecupy.counters()["host_reads"]
+    _, costs = network.train(X, Y, params, network.layer_activations(2, "relu"), learning_rate=0.1,
+                             n_iter=30, cost_every=10)
+    # one read for the input check, one per recorded cost, one for the final finiteness check
+    assert fakecupy.counters()["host_reads"] - before == 1 + len(costs) + 1 == 5
+
+
+@pytest.mark.parametrize("batch_size", [None, 16])
+def test_cupy_fit_with_string_labels_and_minibatches_equals_numpy(cupy_backend, data, batch_size):
+    X, y = data
+    kwargs = dict(hidden_layer_sizes=(5,), n_iter=30, learning_rate=0.1, random_state=3,
+                  batch_size=batch_size)
+    gpu = xpnn.DeepNet(backend=cupy_backend, **kwargs).fit(X, y)
+    cpu = xpnn.DeepNet(backend="numpy", **kwargs).fit(X, y)
+    assert gpu.backend_.name == "cupy"
+    for key in cpu.params_:
+        np.testing.assert_allclose(gpu.params_[key], cpu.params_[key], rtol=1e-10, atol=1e-12)
+    assert list(gpu.predict(X)) == list(cpu.predict(X)) and gpu.predict(X).dtype.kind == "U"
+    Xg = cupy_backend.asarray(X)
+    assert B.backend_of(gpu.predict_proba(Xg)).name == "cupy"
+
+
+def test_cupy_fitted_model_pickles_saves_and_loads_onto_the_gpu(cupy_backend, data, tmp_path):
+    X, y = data
+    model = xpnn.ShallowNet(n_iter=50, random_state=0, backend="gpu").fit(X, y)
+    clone = pickle.loads(pickle.dumps(model))
+    assert clone.backend_.name == "cupy"
+    np.testing.assert_array_equal(clone.predict_proba(X), model.predict_proba(X))
+    model.save(tmp_path / "m.npz")
+    loaded = xpnn.load(tmp_path / "m.npz", backend="gpu")
+    assert loaded.backend_.name == "cupy"
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), rtol=1e-12)
+
+
+def test_gpu_model_unpickled_without_cupy_restores_onto_numpy(monkeypatch, data):
+    X, y = data
+    fakecupy.install(monkeypatch)
+    model = xpnn.ShallowNet(n_iter=50, random_state=0, backend="gpu").fit(X, y)
+    blob, want = pickle.dumps(model), model.predict_proba(X)
+    monkeypatch.setitem(sys.modules, "cupy", None)  # `import cupy` now fails, as without CuPy
+    with pytest.warns(xpnn.XpnnFallbackWarning, match="restored onto NumPy") as record:
+        clone = pickle.loads(blob)
+    assert len(record) == 1 and clone.backend_.name == "numpy"
+    np.testing.assert_allclose(clone.predict_proba(X), want, rtol=1e-12)
+
+
+def test_torch_cuda_backend_unpickled_without_cuda_restores_onto_numpy():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is usable here: nothing to fall back from")
+    be = B._make("torch", "torch", "cuda:0")  # a torch-CUDA Backend, as pickled on a GPU machine
+    with pytest.warns(xpnn.XpnnFallbackWarning, match="torch sees no CUDA device"):
+        restored = pickle.loads(pickle.dumps(be))
+    assert restored.name == "numpy"
+
+
+def test_torch_cuda_device_without_index_is_the_current_device(monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    be = xpnn.get_backend("torch", device="cuda")
+    assert be.device == torch.device("cuda:0") and be.is_gpu
+    assert str(be.device) == "cuda:0"  # one cache key for "cuda" and "cuda:0"
+
+
+def test_torch_step_makes_no_scalar_tensors(monkeypatch, rng):
+    """array-api-compat turns a Python scalar given to torch maximum/minimum into a new device
+    tensor on every call (a blocking host-to-device copy on CUDA); a training step makes none."""
+    torch = pytest.importorskip("torch")
+    be = xpnn.get_backend("torch")
+    X, Y = be.asarray(rng.standard_normal((3, 20))), be.asarray((rng.random((1, 20)) > 0.5) * 1.0)
+    params = initialize_parameters([3, 4, 4, 1], scheme="he", seed=0, backend=be)
+    activations = network.layer_activations(3, "relu")
+    network.step(X, Y, params, activations, 0.1)  # warm the cached zero
+    made = []
+    for name in ("asarray", "tensor", "as_tensor", "full", "scalar_tensor"):
+        original = getattr(torch, name)
+        monkeypatch.setattr(torch, name, lambda *a, _o=original, _n=name, **k: made.append(_n) or _o(*a, **k))
+    _, _, ZL = network.step(X, Y, params, activations, 0.1)
+    network.cost(X, Y, params, activations)
+    assert made == []
+
+
+def test_relu_and_cost_keep_nan(backend):
+    from xpnn.activations import relu
+    from xpnn.losses import binary_cross_entropy_from_logits
+
+    Z = backend.asarray(np.array([[np.nan, -1.0, 2.0]]), dtype="float32")
+    out = backend.to_numpy(relu(Z))
+    assert np.isnan(out[0, 0]) and out[0, 1] == 0.0 and out[0, 2] == 2.0
+    cost = binary_cross_entropy_from_logits(Z, backend.asarray(np.ones((1, 3)), dtype="float32"))
+    assert np.isnan(float(backend.to_numpy(cost)))
+
+
+@pytest.mark.parametrize("error", [
+    ("CUDARuntimeError", "cudaErrorMemoryAllocation: out of memory"),
+    ("CUBLASError", "CUBLAS_STATUS_ALLOC_FAILED"),
+    ("CUDADriverError", "CUDA_ERROR_OUT_OF_MEMORY: out of memory"),
+    ("OutOfMemoryError", "CUDA out of memory. Tried to allocate 2.00 GiB"),
+])
+def test_cuda_allocation_failures_become_a_clear_memory_error(error, monkeypatch, data):
+    name, message = error
+    exc = type(name, (RuntimeError,), {})(message)
+    assert B.is_out_of_memory(exc)
+    X, y = data
+
+    def fail(*args, **kwargs):
+        raise exc
+    monkeypatch.setattr(network, "gradient_descent", fail)
+    with pytest.raises(MemoryError, match="ran out of memory") as info:
+        xpnn.DeepNet(n_iter=5).fit(X, y)
+    assert info.value.__cause__ is exc
+    assert not B.is_out_of_memory(RuntimeError("CUBLAS_STATUS_EXECUTION_FAILED"))
+
+
+def test_gpu_status_never_raises(monkeypatch):
+    cupy = fakecupy.install(monkeypatch)
+
+    def broken(device):
+        raise fakecupy.CUDARuntimeError("cudaErrorUnknown: unspecified launch failure")
+    monkeypatch.setattr(cupy.cuda.runtime, "getDeviceProperties", broken)
+    usable, reason = B.gpu_status()
+    assert not usable and "cudaErrorUnknown" in reason
+    monkeypatch.undo()
+
+    def explode():
+        raise SystemError("driver crashed mid-probe")
+    monkeypatch.setattr(B, "_probe_gpu", explode)
+    B.gpu_status.cache_clear()
+    try:
+        assert B.gpu_status() == (False, "the GPU probe failed: SystemError: driver crashed mid-probe")
+    finally:
+        B.gpu_status.cache_clear()
+
+
+@pytest.mark.parametrize("driver,extra", [((13, 0), "xpnn[gpu-cuda13]"), ((12, 8), "xpnn[gpu]"),
+                                          (None, "'xpnn[gpu]' (CUDA 12) or 'xpnn[gpu-cuda13]'")])
+def test_install_hint_names_the_extra_for_the_installed_cuda(driver, extra, monkeypatch):
+    import importlib.metadata
+
+    monkeypatch.setattr(importlib.metadata, "distributions", lambda: [])
+    monkeypatch.setattr(B, "cuda_driver_version", lambda: driver)
+    assert extra in B.gpu_install_hint()
+
+
+def test_install_hint_never_suggests_a_second_cupy(monkeypatch):
+    import importlib.metadata
+    import types
+
+    dist = types.SimpleNamespace(metadata={"Name": "cupy-cuda13x"})
+    monkeypatch.setattr(importlib.metadata, "distributions", lambda: [dist])
+    hint = B.gpu_install_hint()
+    assert "cupy-cuda13x is installed" in hint and "pip install" not in hint
+
+
+def test_gpu_extras_exist_for_cuda_12_and_13():
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")
+
+    extras = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    assert any(dep.startswith("cupy-cuda12x") for dep in extras["gpu"])
+    assert any(dep.startswith("cupy-cuda13x") for dep in extras["gpu-cuda13"])
+    assert set(B.GPU_EXTRAS.values()) <= set(extras)
+
+
+# ------------------------------------------------------------------ Dask with CuPy chunks
+
+@pytest.fixture
+def dask_cupy(monkeypatch, rng):
+    """A Dask X whose chunks are (stand-in) CuPy arrays, and its host copy."""
+    da = pytest.importorskip("dask.array")
+    fakecupy.install(monkeypatch)
+    cupy_be = xpnn.get_backend("cupy")
+    X = rng.standard_normal((40, 3))
+    return da.from_array(cupy_be.asarray(X), chunks=(10, 3)), X
+
+
+def test_to_numpy_of_dask_with_cupy_chunks(dask_cupy):
+    Xd, X = dask_cupy
+    np.testing.assert_array_equal(B.to_numpy(Xd), X)
+    be = B.backend_of(Xd)
+    assert (be.name, be.is_gpu, be.chunks.name) == ("dask", True, "cupy")
+
+
+def test_predict_on_dask_with_cupy_chunks_keeps_parameters_beside_the_chunks(dask_cupy):
+    Xd, X = dask_cupy
+    y = (X[:, 0] > 0).astype(int)
+    model = xpnn.DeepNet(hidden_layer_sizes=(4,), n_iter=20, random_state=0).fit(X, y)
+    out = model.predict_proba(Xd)
+    assert B.backend_of(out).name == "dask"
+    assert B.backend_of(out.compute()).name == "cupy"
+    np.testing.assert_allclose(B.to_numpy(out), model.predict_proba(X), rtol=1e-12)
+
+
+def test_fit_on_dask_with_cupy_chunks_equals_numpy(dask_cupy):
+    Xd, X = dask_cupy
+    y = (X[:, 0] > 0).astype(int)
+    kwargs = dict(hidden_layer_sizes=(4,), n_iter=20, random_state=0)
+    on_dask = xpnn.DeepNet(**kwargs).fit(Xd, y)
+    on_numpy = xpnn.DeepNet(**kwargs).fit(X, y)
+    for key in on_numpy.params_:
+        np.testing.assert_allclose(on_dask.params_[key], on_numpy.params_[key], rtol=1e-10, atol=1e-12)
+
+
+def test_course_quick_on_the_gpu_backend(monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    from xpnn import cli
+
+    fakecupy.install(monkeypatch)
+    assert cli.main(["course", "--quick", "--seeds", "1", "--backend", "gpu"]) == 0
+    text = capsys.readouterr().out
+    assert "cupy" in text and "fallback" not in text
