@@ -124,7 +124,7 @@ def test_torch_step_makes_no_scalar_tensors(monkeypatch, rng):
 
 def test_relu_and_cost_keep_nan(backend):
     from xpnn.activations import relu
-    from xpnn.losses import binary_cross_entropy_from_logits
+    from xpnn.heads import binary_cross_entropy_from_logits
 
     Z = backend.asarray(np.array([[np.nan, -1.0, 2.0]]), dtype="float32")
     out = backend.to_numpy(relu(Z))

@@ -64,7 +64,7 @@ def _rewrite(path, **changes):
 @pytest.mark.parametrize("damage,pattern", [
     ("truncate", "corrupt or truncated"),
     ("garbage", "not an xpnn model file"),
-    ("version", "format version 99; this xpnn reads version 1"),
+    ("version", "format version 99; this xpnn reads version 2"),
     ("class", r"holds a 'os.system'; expected"),
     ("shapes", "inconsistent: parameter shapes"),
     ("header", "no readable xpnn header"),

@@ -1,4 +1,8 @@
-"""scikit-learn's estimator checks, on quick settings of each estimator (all pass)."""
+"""scikit-learn's estimator checks, on quick settings of each estimator.
+
+All pass but one, listed in EXPECTED_FAILURES with its reason: plain gradient descent is what the
+course teaches, and it needs standardised inputs, which a few checks do not give.
+"""
 
 import pytest
 
@@ -10,10 +14,25 @@ QUICK = [
     xpnn.LogisticRegression(learning_rate=0.1, n_iter=200),
     xpnn.ShallowNet(n_iter=300, learning_rate=0.5, random_state=0),
     xpnn.DeepNet((8, 4), n_iter=300, learning_rate=0.1, init="he", random_state=0),
+    xpnn.ShallowNetRegressor(n_iter=300, random_state=0),
+    xpnn.DeepNetRegressor((16, 8), n_iter=300, random_state=0),
 ]
+EXPECTED_FAILURES = {
+    "LogisticRegression": {
+        "check_class_weight_classifiers": (
+            "the check forces n_iter=100 on unscaled blobs (features spread over +-60): a linear "
+            "model under plain gradient descent has not converged by then at any learning rate "
+            "(0.001-0.1 give 54-86% class 0, the check wants 87%); with 1000 iterations it "
+            "predicts class 0 for 100% (test_estimators.py::test_class_weight_dict_on_unscaled_blobs)"),
+    },
+}
 
 
-@sklearn_checks.parametrize_with_checks(QUICK)
+def _expected_failures(estimator):
+    return EXPECTED_FAILURES.get(type(estimator).__name__, {})
+
+
+@sklearn_checks.parametrize_with_checks(QUICK, expected_failed_checks=_expected_failures)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 

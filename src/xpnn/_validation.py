@@ -80,43 +80,103 @@ def check_X(X, backend: Backend, dtype, *, n_features=None, estimator="estimator
     return Xb
 
 
-def check_y(y, n_samples):
-    """y as host labels of shape (n_samples,): (classes (2,), y01 (n_samples,) of 0/1 floats).
-
-    Raises ValueError for NaN, continuous floats, a length other than n_samples, one class
-    or more than two; a column vector (n, 1) is raveled with a DataConversionWarning.
-    """
+def _host_y(y, n_samples):
     if y is None:
         raise ValueError("this estimator requires y to be passed, but the target y is None; "
                          "call fit(X, y) with y of shape (n_samples,)")
-    y = to_numpy(_host(y, "y"))  # labels are small: classes are found on the host
-    if y.ndim == 2 and y.shape[1] == 1:
-        warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
-                      "the shape of y to (n_samples,), for example using ravel().",
-                      DataConversionWarning, stacklevel=3)
-        y = y.ravel()
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (n_samples,); got shape {tuple(y.shape)}")
+    y = to_numpy(_host(y, "y"))  # targets are small: they are checked on the host
+    if y.ndim == 0 or y.ndim > 2:
+        raise ValueError(f"y must be 1-D (n_samples,) or 2-D (n_samples, n_outputs); got shape "
+                         f"{tuple(y.shape)}")
     if y.shape[0] != n_samples:
         raise ValueError(f"X and y have different numbers of samples: X has {n_samples}, "
                          f"y has {y.shape[0]} (shape {tuple(y.shape)})")
     if y.dtype.kind == "c":
         raise ValueError(f"Complex data not supported: y has dtype {y.dtype}")
+    return y
+
+
+def check_classification_y(y, n_samples):
+    """Class labels -> (classes, Y (n_samples, k) of 0/1 floats, head name).
+
+    Two labels give one sigmoid unit (k = 1, Y = [y == classes[1]]); three or more give softmax
+    over k = n_classes units (Y one-hot); a 2-D 0/1 indicator y (n_samples, q) gives q sigmoid
+    units (multilabel, classes = 0..q-1). A column vector (n, 1) is raveled with a
+    DataConversionWarning. Raises ValueError for NaN, continuous floats, a wrong length, one
+    class only, or a 2-D y that is not a 0/1 indicator.
+    """
+    y = _host_y(y, n_samples)
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
+                      "the shape of y to (n_samples,), for example using ravel().",
+                      DataConversionWarning, stacklevel=3)
+        y = y.ravel()
+    if y.ndim == 2:
+        if y.dtype.kind not in "biuf" or not np.all((y == 0) | (y == 1)):
+            raise ValueError(f"a 2-D y (shape {tuple(y.shape)}) must be a 0/1 indicator matrix "
+                             "(multilabel classification); for several regression targets use a "
+                             "regressor (ShallowNetRegressor, DeepNetRegressor)")
+        return np.arange(y.shape[1]), y.astype(np.float64), "sigmoid"
     if y.dtype.kind == "f":
         if not np.all(np.isfinite(y)):
             raise ValueError("y contains NaN or infinity; every sample needs a class label")
         if np.any(y != np.round(y)):
             raise ValueError("Unknown label type: continuous. y holds floats that are not class "
-                             "labels; xpnn classifies two classes (pass e.g. 0/1 or strings)")
+                             "labels; pass class labels (e.g. 0/1/2 or strings), or use a regressor")
     if y.dtype.kind == "O" and any(isinstance(v, float) and math.isnan(v) for v in y):
         raise ValueError("y contains NaN; every sample needs a class label")
     classes = np.unique(y)
-    if classes.shape[0] != 2:
-        what = "only one class" if classes.shape[0] == 1 else f"{classes.shape[0]} classes"
-        raise ValueError(f"Only binary classification is supported. y has {what} "
-                         f"({classes[:5].tolist()}{'...' if classes.shape[0] > 5 else ''}); "
-                         "xpnn needs exactly two distinct labels")
-    return classes, (y == classes[1]).astype(np.float64)
+    if classes.shape[0] < 2:
+        raise ValueError(f"y has only one class ({classes.tolist()}); a classifier needs at least "
+                         "two distinct labels")
+    if classes.shape[0] == 2:
+        return classes, (y == classes[1]).astype(np.float64)[:, None], "sigmoid"
+    return classes, (y[:, None] == classes[None, :]).astype(np.float64), "softmax"
+
+
+def check_regression_y(y, n_samples):
+    """Regression targets -> (Y (n_samples, q) float64, y's rank 1 or 2); q = 1 for a 1-D y.
+
+    Raises ValueError for NaN/inf, a wrong length or rank; TypeError for non-numeric targets.
+    """
+    y = _host_y(y, n_samples)
+    if y.dtype.kind == "O":
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError("y must hold real numbers for regression; its object array holds "
+                            "other values") from None
+    if y.dtype.kind not in "biuf":
+        raise TypeError(f"y must hold real numbers for regression; got dtype {y.dtype}")
+    y = y.astype(np.float64)
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y contains NaN or infinity")
+    return y.reshape(n_samples, -1), y.ndim
+
+
+def class_weights(class_weight, classes, Y, head):
+    """Per-sample weights (n_samples,) from ``class_weight`` ("balanced" as scikit-learn computes
+    it, n_samples / (n_classes * count); or a dict {label: weight}), or None."""
+    if class_weight is None:
+        return None
+    if head == "sigmoid" and Y.shape[1] > 1:
+        raise ValueError("class_weight is not supported for multilabel y; pass sample_weight")
+    index = (Y[:, 0] if Y.shape[1] == 1 else np.argmax(Y, axis=1)).astype(int)
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        counts = np.bincount(index, minlength=len(classes))
+        per_class = Y.shape[0] / (len(classes) * counts)
+    elif isinstance(class_weight, dict):
+        unknown = [k for k in class_weight if k not in set(classes.tolist())]
+        if unknown:
+            raise ValueError(f"class_weight names labels {unknown} that are not in y's classes "
+                             f"{classes.tolist()}")
+        per_class = np.array([class_weight.get(c, 1.0) for c in classes.tolist()], dtype=np.float64)
+        if not np.all(np.isfinite(per_class)) or np.any(per_class < 0):
+            raise ValueError(f"class_weight must be finite and >= 0; got {class_weight}")
+    else:
+        raise ValueError(f"class_weight must be None, 'balanced' or a dict {{label: weight}}; "
+                         f"got {class_weight!r}")
+    return per_class[index]
 
 
 def check_positive_float(value, name):
@@ -143,16 +203,17 @@ def check_dtype(value):
     return check_choice(name, "dtype", _DTYPES)
 
 
-def check_network_inputs(X, Y, params):
-    """Shapes and finiteness for :func:`xpnn.network.train`: X (n_x, m), Y (1, m), and
-    W[l] (n[l], n[l-1]), b[l] (n[l], 1) chained from n_x to a single output unit."""
+def check_network_inputs(X, Y, params, S=None):
+    """Shapes and finiteness for :func:`xpnn.network.train`: X (n_x, m), Y (k, m), W[l]
+    (n[l], n[l-1]) and b[l] (n[l], 1) chained from n_x to the k output units, and weights S
+    (1, m), finite, >= 0 and not all 0, when given."""
     if getattr(X, "ndim", None) != 2:
         raise ValueError(f"X must be 2-D (n_x, m) in course notation; got shape {getattr(X, 'shape', None)}")
     n_x, m = X.shape
     if m < 1 or n_x < 1:
         raise ValueError(f"X must have at least one feature and one example; got shape {tuple(X.shape)}")
-    if tuple(getattr(Y, "shape", ())) != (1, m):
-        raise ValueError(f"Y must be (1, {m}) to match X {tuple(X.shape)}; got {getattr(Y, 'shape', None)}")
+    if getattr(Y, "ndim", None) != 2 or Y.shape[1] != m:
+        raise ValueError(f"Y must be (k, {m}) to match X {tuple(X.shape)}; got {getattr(Y, 'shape', None)}")
     L, n_prev = len(params) // 2, n_x
     if L < 1 or set(params) != {f"{p}{l}" for l in range(1, L + 1) for p in "Wb"}:
         raise ValueError(f"params must hold W1, b1, ..., WL, bL; got keys {sorted(params)}")
@@ -162,8 +223,43 @@ def check_network_inputs(X, Y, params):
             raise ValueError(f"W{l} must be (n{l}, {n_prev}) and b{l} (n{l}, 1); got "
                              f"W{l} {tuple(W.shape)}, b{l} {tuple(b.shape)}")
         n_prev = W.shape[0]
-    if n_prev != 1:
-        raise ValueError(f"the output layer W{L} must have 1 unit; got {tuple(params[f'W{L}'].shape)}")
+    if n_prev != Y.shape[0]:
+        raise ValueError(f"the output layer W{L} has {n_prev} unit(s) but Y has {Y.shape[0]} row(s); "
+                         f"got W{L} {tuple(params[f'W{L}'].shape)} and Y {tuple(Y.shape)}")
     xp = namespace(X, Y)
     if not bool(xp.all(xp.isfinite(X)) & xp.all(xp.isfinite(Y))):
         raise ValueError("X or Y contains NaN or infinity")
+    if S is not None:
+        if tuple(getattr(S, "shape", ())) != (1, m):
+            raise ValueError(f"S (sample weights) must be (1, {m}); got {getattr(S, 'shape', None)}")
+        if not bool(xp.all(xp.isfinite(S)) & xp.all(S >= 0) & xp.any(S > 0)):
+            raise ValueError("S (sample weights) must be finite, >= 0 and not all 0")
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """Per-sample weights as a host float64 array (n_samples,), or None.
+
+    Raises ValueError naming ``sample_weight`` for a wrong shape or length, NaN/inf, negative
+    weights or weights that are all zero; TypeError for non-numeric weights.
+    """
+    if sample_weight is None:
+        return None
+    w = to_numpy(_host(sample_weight, "sample_weight"))
+    if w.ndim == 0:  # a scalar weights every sample alike
+        w = np.full(n_samples, w)
+    if w.dtype.kind not in "biuf":
+        try:
+            w = w.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"sample_weight must hold real numbers; got dtype {w.dtype}") from None
+    if w.ndim != 1 or w.shape[0] != n_samples:
+        raise ValueError(f"sample_weight must be 1-D with one weight per sample: X has {n_samples} "
+                         f"samples, sample_weight has shape {tuple(w.shape)}")
+    w = w.astype(np.float64)
+    if not np.all(np.isfinite(w)):
+        raise ValueError("sample_weight contains NaN or infinity")
+    if np.any(w < 0):
+        raise ValueError(f"sample_weight must be >= 0; got negative weights (min {w.min()})")
+    if not np.any(w > 0):
+        raise ValueError("sample_weight is all zero: at least one sample needs a positive weight")
+    return w

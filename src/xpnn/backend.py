@@ -290,7 +290,8 @@ def gpu_install_hint() -> str:
     if driver is not None:
         major = max((m for m in GPU_EXTRAS if m <= driver[0]), default=None)
         if major is not None:
-            return f"pip install 'xpnn[{GPU_EXTRAS[major]}]' (CUDA {major}; the driver supports {driver[0]}.{driver[1]})"
+            return (f"pip install 'xpnn[{GPU_EXTRAS[major]}]' (CUDA {major}; the driver supports "
+                    f"{driver[0]}.{driver[1]})")
     return "pip install 'xpnn[gpu]' (CUDA 12) or 'xpnn[gpu-cuda13]' (CUDA 13)"
 
 

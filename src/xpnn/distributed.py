@@ -16,7 +16,7 @@ import numpy as np
 
 from . import network
 from .backend import backend_of, rng_from, to_numpy
-from .losses import binary_cross_entropy_from_logits
+from .heads import cost_from_logits
 
 
 def local_client(n_workers=None, *, gpu=False, **kwargs):
@@ -32,18 +32,22 @@ def local_client(n_workers=None, *, gpu=False, **kwargs):
     return Client(n_workers=n_workers, threads_per_worker=1, **kwargs)
 
 
-def _chunk_contribution(X_rows, y, params, activations, m_total):
+def _chunk_contribution(X_rows, Y_rows, w, params, activations, head, total_weight):
     """One chunk's share of the full-batch gradient and cost, as one flat host vector.
 
-    X_rows (m_c, n_x) and y (m_c,) are the chunk; the result is (m_c / m) * [grads..., cost]."""
+    X_rows (m_c, n_x), Y_rows (m_c, k) and weights w (m_c,) (or None: m_c ones) are the chunk;
+    the result is (chunk weight / total weight) * [grads..., cost] of the chunk's own weighted
+    mean cost, so the chunks sum to the full batch's."""
     be = backend_of(X_rows)
-    X, Y = X_rows.T, be.asarray(np.reshape(to_numpy(y), (1, -1)), dtype=X_rows.dtype)
+    X, Y = X_rows.T, be.asarray(to_numpy(Y_rows).T, dtype=X_rows.dtype)
+    S = None if w is None else be.asarray(np.reshape(to_numpy(w), (1, -1)), dtype=X_rows.dtype)
     params = {k: be.asarray(v, dtype=X_rows.dtype) for k, v in params.items()}
     AL, caches = network.forward(X, params, activations)
-    grads = network.backward(AL, Y, caches, params, activations)
-    cost = binary_cross_entropy_from_logits(caches[-1][1], Y)
+    grads = network.backward(AL, Y, caches, params, activations, head=head, S=S)
+    cost = cost_from_logits(caches[-1][1], Y, head, S)
+    weight = X_rows.shape[0] if w is None else float(np.sum(to_numpy(w)))
     parts = [to_numpy(grads[f"d{k}"]).ravel() for k in params] + [np.atleast_1d(to_numpy(cost))]
-    return np.concatenate(parts).astype(np.float64) * (X_rows.shape[0] / m_total)
+    return np.concatenate(parts).astype(np.float64) * (weight / total_weight)
 
 
 def _tree_sum(parts):
@@ -64,26 +68,38 @@ def _unflatten(vector, like):
     return out, float(vector[start])
 
 
-def full_batch(X_rows, y, params, activations, *, learning_rate, n_iter, cost_every=100,
-               on_divergence="raise", callback=None):
-    """Batch gradient descent on a Dask X (m, n_x) chunked along rows and labels y (m,) in {0, 1}.
+def _persisted_rows(array, chunks):
+    """A host array cut along rows like ``chunks`` and persisted (the caller keeps it alive
+    while its blocks are used), with its delayed blocks; None gives None blocks."""
+    import dask.array as da
+
+    if array is None:
+        return None, [None] * len(chunks)
+    rechunked = da.asarray(array).rechunk((chunks,) + tuple(-1 for _ in array.shape[1:])).persist()
+    return rechunked, list(rechunked.to_delayed().ravel())
+
+
+def full_batch(X_rows, Y_rows, params, activations, *, learning_rate, n_iter, cost_every=100,
+               on_divergence="raise", callback=None, head="sigmoid", sample_weight=None):
+    """Batch gradient descent on a Dask X (m, n_x) chunked along rows, targets Y (m, k) (0/1 for
+    sigmoid, one-hot for softmax, values for identity) and optional weights (m,).
 
     ``params`` are host NumPy arrays and are returned as such; costs are read back with every
     iteration's gradient (they travel in the same small vector) and recorded every ``cost_every``.
     Same results as :func:`xpnn.network.train` on the whole X, up to the order of the sums.
     """
     import dask
-    import dask.array as da
 
     X_rows = X_rows.rechunk({1: -1}).persist()
-    y = da.asarray(y).rechunk((X_rows.chunks[0],)).persist()
-    m = X_rows.shape[0]
-    x_blocks, y_blocks = X_rows.to_delayed().ravel(), y.to_delayed().ravel()
+    total_weight = X_rows.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+    Y_rows, y_blocks = _persisted_rows(Y_rows, X_rows.chunks[0])
+    weights, w_blocks = _persisted_rows(sample_weight, X_rows.chunks[0])
+    blocks = list(zip(X_rows.to_delayed().ravel(), y_blocks, w_blocks))
     log = network.CostLog(params, learning_rate, on_divergence, callback)
     for i in range(n_iter):
         shared = dask.delayed(params, traverse=False)  # one key, sent once per worker
-        parts = [dask.delayed(_chunk_contribution)(xb, yb, shared, activations, m)
-                 for xb, yb in zip(x_blocks, y_blocks)]
+        parts = [dask.delayed(_chunk_contribution)(xb, yb, wb, shared, activations, head, total_weight)
+                 for xb, yb, wb in blocks]
         try:
             (total,) = dask.compute(_tree_sum(parts))
         except Exception as exc:
@@ -99,8 +115,9 @@ def full_batch(X_rows, y, params, activations, *, learning_rate, n_iter, cost_ev
     return log.finish(params)
 
 
-def minibatch(X_rows, y, params, activations, *, learning_rate, n_epochs, batch_size,
-              random_state=None, cost_every=1, on_divergence="raise", callback=None):
+def minibatch(X_rows, Y_rows, params, activations, *, learning_rate, n_epochs, batch_size,
+              random_state=None, cost_every=1, on_divergence="raise", callback=None,
+              head="sigmoid", sample_weight=None):
     """Mini-batch gradient descent streaming one chunk of ``batch_size`` rows at a time from a
     Dask X (which may live on disk, larger than memory): each epoch visits the chunks in a
     shuffled order and shuffles the rows within each chunk; one step per chunk.
@@ -112,23 +129,28 @@ def minibatch(X_rows, y, params, activations, *, learning_rate, n_epochs, batch_
     import dask.array as da
 
     X_rows = X_rows.rechunk((batch_size, -1))
-    y = da.asarray(y).rechunk((batch_size,))
+    Y_rows = da.asarray(Y_rows).rechunk((batch_size, -1))
+    weights = np.ones(X_rows.shape[0]) if sample_weight is None else np.asarray(sample_weight)
+    starts = np.cumsum((0,) + X_rows.chunks[0])
     rng = rng_from(random_state)
     log = network.CostLog(params, learning_rate, on_divergence, callback, unit="epoch")
     for epoch in range(n_epochs):
         total = 0.0
         for b in rng.permutation(X_rows.numblocks[0]):
-            Xb, yb = dask.compute(X_rows.blocks[int(b)], y.blocks[int(b)])  # one batch in memory
+            Xb, Yb = dask.compute(X_rows.blocks[int(b)], Y_rows.blocks[int(b)])  # one batch in memory
             be = backend_of(Xb)
             order = rng.permutation(Xb.shape[0])
-            Y = be.asarray(to_numpy(yb)[order][None, :], dtype=Xb.dtype)
+            Y = be.asarray(to_numpy(Yb)[order].T, dtype=Xb.dtype)
+            wb = weights[starts[b]:starts[b + 1]][order]
+            S = None if sample_weight is None else be.asarray(wb[None, :], dtype=Xb.dtype)
             device_params = {k: be.asarray(v, dtype=Xb.dtype) for k, v in params.items()}
             Xb = be.xp.take(Xb, be.asarray(order), axis=0)
-            new, _, ZL = network.step(Xb.T, Y, device_params, activations, learning_rate)
-            total = total + binary_cross_entropy_from_logits(ZL, Y) * Xb.shape[0]
+            new, _, ZL = network.step(Xb.T, Y, device_params, activations, learning_rate,
+                                      head=head, S=S)
+            total = total + float(cost_from_logits(ZL, Y, head, S)) * float(np.sum(wb))
             params = {k: to_numpy(v) for k, v in new.items()}
         if epoch % cost_every == 0:
-            stopped = log.record(epoch, float(total) / X_rows.shape[0], params)
+            stopped = log.record(epoch, total / float(np.sum(weights)), params)
             if stopped:
                 return stopped
     return log.finish(params)

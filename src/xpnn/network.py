@@ -1,8 +1,10 @@
 """The course's L-layer network as pure functions, in course notation.
 
-X (n_x, m), Y (1, m), W[l] (n[l], n[l-1]), b[l] (n[l], 1). Hidden layers use any activation
-of the registry; the output layer is a sigmoid unit trained with binary cross-entropy.
-Logistic regression is the L = 1 case of the same code. Every function takes its namespace
+X (n_x, m), Y (k, m), W[l] (n[l], n[l-1]), b[l] (n[l], 1). Hidden layers use any activation
+of the registry; the output layer is a *head* (:mod:`xpnn.heads`): k sigmoid units with binary
+cross-entropy (the course's, k = 1), softmax with categorical cross-entropy, or identity with
+half the squared error. Logistic regression is the L = 1 case of the same code. Optional
+per-example weights S (1, m) make the cost Σ S·loss / Σ S. Every function takes its namespace
 from its arguments and runs unchanged on NumPy, CuPy, torch and array_api_strict.
 """
 
@@ -11,11 +13,9 @@ from __future__ import annotations
 import math
 
 from ._validation import check_choice, check_network_inputs, check_positive_float, check_positive_int
-from .activations import get_activation
+from .activations import Activation, get_activation
 from .backend import backend_of, namespace, rng_from, warn
-from .losses import binary_cross_entropy_from_logits, binary_cross_entropy_grad
-
-OUTPUT = "sigmoid"
+from .heads import cost_from_logits, cost_gradient, get_head
 
 
 class DivergenceError(FloatingPointError):
@@ -26,12 +26,13 @@ class DivergenceWarning(UserWarning):
     """Training diverged and ``on_divergence="warn"`` kept the last finite parameters."""
 
 
-def layer_activations(n_layers, hidden="relu"):
-    """The L activations of a net: ``hidden`` (a name, or one per hidden layer), then sigmoid."""
+def layer_activations(n_layers, hidden="relu", head="sigmoid"):
+    """The L activations of a net: ``hidden`` (a name, or one per hidden layer), then the output
+    activation of ``head`` (its derivative is never needed: the head gives dZ[L] directly)."""
     names = [hidden] * (n_layers - 1) if isinstance(hidden, str) else list(hidden)
     if len(names) != n_layers - 1:
         raise ValueError(f"need {n_layers - 1} hidden activations for {n_layers} layers; got {names}")
-    return [get_activation(name) for name in names] + [get_activation(OUTPUT)]
+    return [get_activation(name) for name in names] + [Activation(get_head(head).activation, None)]
 
 
 def n_layers(params):
@@ -45,7 +46,7 @@ def linear_forward(A_prev, W, b):
 
 
 def forward(X, params, activations):
-    """Forward pass.  X (n_x, m) -> (AL (1, m), caches); caches[l-1] = (A[l-1], Z[l])."""
+    """Forward pass.  X (n_x, m) -> (AL (k, m), caches); caches[l-1] = (A[l-1], Z[l])."""
     A, caches = X, []
     for l, activation in enumerate(activations, start=1):
         Z = linear_forward(A, params[f"W{l}"], params[f"b{l}"])
@@ -54,11 +55,12 @@ def forward(X, params, activations):
     return A, caches
 
 
-def backward(AL, Y, caches, params, activations):
-    """Gradients {"dW1", "db1", ...} of the mean BCE cost; dA of the input X is never formed."""
+def backward(AL, Y, caches, params, activations, *, head="sigmoid", S=None):
+    """Gradients {"dW1", "db1", ...} of the head's cost (mean, or weighted by S (1, m));
+    dA of the input X is never formed."""
     xp = namespace(AL, Y)
     L = len(caches)
-    dZ = binary_cross_entropy_grad(AL, Y) / AL.shape[1]  # 1/m applied once, here
+    dZ = cost_gradient(AL, Y, head, S)  # 1/m (or S / Σ S) applied once, here
     grads = {}
     for l in range(L, 0, -1):
         A_prev, _ = caches[l - 1]
@@ -75,28 +77,29 @@ def update(params, grads, learning_rate):
     return {key: p - learning_rate * grads[f"d{key}"] for key, p in params.items()}
 
 
-def cost(X, Y, params, activations):
-    """Mean BCE of the net on (X, Y), as a 0-d array on the device."""
+def cost(X, Y, params, activations, *, head="sigmoid", S=None):
+    """The head's cost of the net on (X, Y) (weighted by S when given), a 0-d device array."""
     _, caches = forward(X, params, activations)
-    return binary_cross_entropy_from_logits(caches[-1][1], Y)
+    return cost_from_logits(caches[-1][1], Y, head, S)
 
 
 def decision_function(X, params, activations):
-    """Logits Z[L] (1, m) of the output unit."""
+    """Logits Z[L] (k, m) of the output units."""
     _, caches = forward(X, params, activations)
     return caches[-1][1]
 
 
 def predict_proba(X, params, activations):
-    """P(y = 1 | x) as A[L] (1, m)."""
+    """The output activation A[L] (k, m): P(y = 1 | x) for sigmoid units, class probabilities
+    for softmax, the prediction itself for identity."""
     return forward(X, params, activations)[0]
 
 
-def step(X, Y, params, activations, learning_rate):
+def step(X, Y, params, activations, learning_rate, *, head="sigmoid", S=None):
     """One batch gradient-descent step: forward, backward, update — what :func:`train` runs
     each iteration.  Returns (new params, grads, Z[L] of the forward pass before the update)."""
     AL, caches = forward(X, params, activations)
-    grads = backward(AL, Y, caches, params, activations)
+    grads = backward(AL, Y, caches, params, activations, head=head, S=S)
     return update(params, grads, learning_rate), grads, caches[-1][1]
 
 
@@ -107,7 +110,7 @@ def all_finite(params):
 
 
 def train(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,
-          on_divergence="raise", callback=None):
+          on_divergence="raise", callback=None, head="sigmoid", S=None):
     """Batch gradient descent for ``n_iter`` iterations.
 
     The cost is computed (from the logits, before the update) and read back to the host only
@@ -116,13 +119,17 @@ def train(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,
 
     Parameters
     ----------
-    X : array of shape (n_x, m); Y : array of shape (1, m) with values in {0, 1}
-    params : dict of W[l] (n[l], n[l-1]) and b[l] (n[l], 1); activations : list of L Activation
+    X : array of shape (n_x, m); Y : array of shape (k, m) (0/1 for sigmoid, one-hot for softmax)
+    params : dict of W[l] (n[l], n[l-1]) and b[l] (n[l], 1), n[L] = k
+    activations : list of L Activation (:func:`layer_activations` with the same ``head``)
     learning_rate : float; n_iter : int; cost_every : int
     on_divergence : {"raise", "warn"}
         What to do when a read-back cost (or the final parameters) is not finite: raise
         :class:`DivergenceError`, or warn and return the last parameters with a finite cost.
     callback : callable(iteration, cost) or None, called at each read-back cost.
+    head : {"sigmoid", "softmax", "identity"} or Head
+    S : array of shape (1, m) or None
+        Per-example weights (>= 0, not all 0): the cost becomes Σ S·loss / Σ S.
 
     Returns
     -------
@@ -136,23 +143,24 @@ def train(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,
     DivergenceError
         A non-finite cost or final parameters, with ``on_divergence="raise"``.
     """
-    check_network_inputs(X, Y, params)
+    check_network_inputs(X, Y, params, S)
     check_positive_float(learning_rate, "learning_rate")
     check_positive_int(n_iter, "n_iter")
     check_positive_int(cost_every, "cost_every")
     check_choice(on_divergence, "on_divergence", {"raise", "warn"})
     return gradient_descent(X, Y, params, activations, learning_rate=learning_rate, n_iter=n_iter,
-                            cost_every=cost_every, on_divergence=on_divergence, callback=callback)
+                            cost_every=cost_every, on_divergence=on_divergence, callback=callback,
+                            head=head, S=S)
 
 
 def gradient_descent(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,
-                     on_divergence="raise", callback=None):
+                     on_divergence="raise", callback=None, head="sigmoid", S=None):
     """:func:`train` without its input checks, for callers that validated already (estimators)."""
     log = CostLog(params, learning_rate, on_divergence, callback)
     for i in range(n_iter):
-        new_params, _, ZL = step(X, Y, params, activations, learning_rate)
+        new_params, _, ZL = step(X, Y, params, activations, learning_rate, head=head, S=S)
         if i % cost_every == 0:
-            stopped = log.record(i, float(binary_cross_entropy_from_logits(ZL, Y)), params)
+            stopped = log.record(i, float(cost_from_logits(ZL, Y, head, S)), params)
             if stopped:
                 return stopped
         params = new_params
@@ -161,29 +169,35 @@ def gradient_descent(X, Y, params, activations, *, learning_rate, n_iter, cost_e
 
 def minibatch_gradient_descent(X, Y, params, activations, *, learning_rate, n_epochs, batch_size,
                                random_state=None, cost_every=1, on_divergence="raise",
-                               callback=None):
+                               callback=None, head="sigmoid", S=None):
     """Mini-batch gradient descent: each epoch shuffles the examples (host RNG, so every backend
-    sees the same order) and takes one step per batch of ``batch_size`` columns.
+    sees the same order) and takes one step per batch of ``batch_size`` columns; with weights
+    S (1, m) each batch's cost is its own weighted mean.
 
     ``costs[k]`` is the mean over epoch ``k * cost_every`` of each batch's cost before its
-    update; it is read back once per recorded epoch (no other host synchronisation).
-    Returns (params, costs) like :func:`gradient_descent`.
+    update (weighted by the batch's total weight when S is given); it is read back once per
+    recorded epoch (no other host synchronisation). Returns (params, costs) like
+    :func:`gradient_descent`.
     """
     xp, backend = namespace(X, Y), backend_of(X)
     m = X.shape[1]
     rng = rng_from(random_state)
     log = CostLog(params, learning_rate, on_divergence, callback, unit="epoch")
+    total_weight = m if S is None else xp.sum(S)
     for epoch in range(n_epochs):
         order = backend.asarray(rng.permutation(m))
         total = 0.0
         for start in range(0, m, batch_size):
             batch = order[start:start + batch_size]
             Yb = xp.take(Y, batch, axis=1)
-            params, _, ZL = step(xp.take(X, batch, axis=1), Yb, params, activations, learning_rate)
+            Sb = None if S is None else xp.take(S, batch, axis=1)
+            params, _, ZL = step(xp.take(X, batch, axis=1), Yb, params, activations, learning_rate,
+                                 head=head, S=Sb)
             if epoch % cost_every == 0:
-                total = total + binary_cross_entropy_from_logits(ZL, Yb) * Yb.shape[1]
+                weight = Yb.shape[1] if Sb is None else xp.sum(Sb)
+                total = total + cost_from_logits(ZL, Yb, head, Sb) * weight
         if epoch % cost_every == 0:
-            stopped = log.record(epoch, float(total) / m, params)
+            stopped = log.record(epoch, float(total / total_weight), params)
             if stopped:
                 return stopped
     return log.finish(params)

@@ -1,7 +1,8 @@
 """Saving and loading fitted estimators: ``.npz`` with a small JSON header, no pickle ever.
 
-A file holds the parameters in course notation (W1, b1, ...), ``costs_``, ``classes_`` and a
-JSON header (format version, estimator class, hyperparameters, dtype, n_features_in_).
+A file holds the parameters in course notation (W1, b1, ...), ``costs_``, ``classes_`` (for
+classifiers) and a JSON header (format version, estimator class, hyperparameters, dtype,
+n_features_in_, the output head and its number of units).
 Loading uses ``numpy.load(allow_pickle=False)``: object arrays are refused unread. Writes go to a
 temporary file in the same folder and are renamed over the target, so an interrupted save
 leaves any previous file intact.
@@ -19,13 +20,15 @@ import numpy as np
 from .backend import Backend, get_backend
 
 FORMAT = "xpnn-model"
-VERSION = 1
+VERSION = 2  # 2: output heads (multi-class, multilabel, regression)
 
 
 def _registry():
-    from .estimators import DeepNet, LogisticRegression, ShallowNet
+    from .estimators import (DeepNet, DeepNetRegressor, LogisticRegression, ShallowNet,
+                             ShallowNetRegressor)
 
-    return {cls.__name__: cls for cls in (LogisticRegression, ShallowNet, DeepNet)}
+    return {cls.__name__: cls for cls in (LogisticRegression, ShallowNet, DeepNet,
+                                          ShallowNetRegressor, DeepNetRegressor)}
 
 
 def _jsonable(name, value):
@@ -48,13 +51,16 @@ def save(model, path):
         "format": FORMAT, "version": VERSION, "class": type(model).__name__,
         "hyperparameters": {k: _jsonable(k, v) for k, v in model.get_params().items()},
         "n_features_in": int(model.n_features_in_), "dtype": str(model.params_["W1"].dtype),
-        "n_iter": int(model.n_iter_),
+        "n_iter": int(model.n_iter_), "head": model.out_activation_,
+        "n_outputs": int(model.n_outputs_),
     }
-    classes = model.classes_
-    if classes.dtype.kind == "O":
-        classes = classes.astype(str)
-    arrays = {"header": np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
-              "costs": model.costs_, "classes": classes, **model.params_}
+    arrays = {"header": None, "costs": model.costs_, **model.params_}
+    if hasattr(model, "classes_"):
+        classes = model.classes_
+        arrays["classes"] = classes.astype(str) if classes.dtype.kind == "O" else classes
+    else:
+        header["y_ndim"] = int(model._y_ndim)
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".xpnn-", suffix=".npz.tmp", dir=folder)
     try:
@@ -124,14 +130,19 @@ def load(path, *, backend=None, expected=None):
     from .backend import default_backend_name
 
     model.backend_ = get_backend(backend if backend is not None else default_backend_name())
-    model.params_, model.costs_, model.classes_ = params, arrays["costs"], arrays["classes"]
-    model.n_features_in_, model.n_iter_ = header["n_features_in"], header["n_iter"]
-    model._device_params = {}
+    fitted = {"params_": params, "costs_": arrays["costs"], "n_features_in_": header["n_features_in"],
+              "n_iter_": header["n_iter"], "n_outputs_": header["n_outputs"],
+              "out_activation_": header["head"], "_device_params": {}}
+    if "classes" in arrays:
+        fitted["classes_"] = arrays["classes"]
+    else:
+        fitted["_y_ndim"] = header["y_ndim"]
+    model.__dict__.update(fitted)
     return model
 
 
 def _check_shapes(params, model, header, path):
-    dims = [header["n_features_in"], *model._hidden_layer_sizes(), 1]
+    dims = [header["n_features_in"], *model._hidden_layer_sizes(), header["n_outputs"]]
     want = {}
     for l in range(1, len(dims)):
         want[f"W{l}"], want[f"b{l}"] = (dims[l], dims[l - 1]), (dims[l], 1)

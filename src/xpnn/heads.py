@@ -1,0 +1,115 @@
+"""Output heads: the last layer's activation, its cost computed stably from the logits, and dZ[L].
+
+Each entry of :data:`HEADS` is a :class:`Head` ``(activation, loss, dZ)`` for Y of shape (k, m):
+
+- ``"sigmoid"``: k independent sigmoid units with binary cross-entropy (binary classification
+  for k = 1, as in the course; multilabel for k > 1);
+- ``"softmax"``: softmax over k classes with categorical cross-entropy (multi-class);
+- ``"identity"``: linear output with half the squared error, as the course writes it (regression).
+
+``loss(Z, Y)`` is each example's loss (1, m) from the logits, finite for any finite Z; the cost
+is its mean, or with per-example weights S (1, m) the weighted mean Σ S·loss / Σ S, so integer
+weights give the gradients of the data with rows repeated. All three pair an activation with
+its canonical loss, so ``dZ(A, Y) = A - Y`` for each: the derivative of one example's loss with
+respect to its logits (the 1/m or S / Σ S is applied once, in :func:`cost_gradient`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+from .activations import identity, sigmoid
+from .backend import namespace, scalar
+
+
+class Head(NamedTuple):
+    name: str
+    activation: Callable[[Any], Any]  # Z (k, m) -> A (k, m)
+    loss: Callable[[Any, Any], Any]   # Z, Y (k, m) -> each example's loss (1, m)
+    dZ: Callable[[Any, Any], Any]     # A, Y (k, m) -> d loss / d Z (k, m), per example
+
+
+def binary_cross_entropy_loss(Z, Y):
+    """-[y log s(z) + (1-y) log(1-s(z))] = max(z, 0) - z y + log1p(e^-|z|), summed over the
+    k units: (1, m), finite for any z."""
+    xp = namespace(Z, Y)
+    loss = xp.maximum(Z, scalar(0.0, Z)) - Z * Y + xp.log1p(xp.exp(-xp.abs(Z)))
+    return loss if loss.shape[0] == 1 else xp.sum(loss, axis=0, keepdims=True)
+
+
+def softmax(Z):
+    """exp(Z - max Z) / Σ exp(Z - max Z) over the k rows of Z (k, m): no overflow."""
+    xp = namespace(Z)
+    E = xp.exp(Z - xp.max(Z, axis=0, keepdims=True))
+    return E / xp.sum(E, axis=0, keepdims=True)
+
+
+def log_softmax(Z):
+    """Z - logsumexp(Z) over the k rows, with the max subtracted first: finite for |Z| ~ 1e4."""
+    xp = namespace(Z)
+    shifted = Z - xp.max(Z, axis=0, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=0, keepdims=True))
+
+
+def categorical_cross_entropy_loss(Z, Y):
+    """-Σ_k y_k log softmax(z)_k per example: (1, m)."""
+    xp = namespace(Z, Y)
+    return -xp.sum(Y * log_softmax(Z), axis=0, keepdims=True)
+
+
+def half_squared_error_loss(Z, Y):
+    """½ Σ_k (z_k - y_k)² per example: (1, m); the cost 1/(2m) Σ (ŷ - y)² of the course."""
+    xp = namespace(Z, Y)
+    D = Z - Y
+    return 0.5 * xp.sum(D * D, axis=0, keepdims=True)
+
+
+def _residual(A, Y):
+    return A - Y
+
+
+HEADS = {
+    "sigmoid": Head("sigmoid", sigmoid, binary_cross_entropy_loss, _residual),
+    "softmax": Head("softmax", softmax, categorical_cross_entropy_loss, _residual),
+    "identity": Head("identity", identity, half_squared_error_loss, _residual),
+}
+
+
+def get_head(name) -> Head:
+    """The :class:`Head` for ``name`` (a Head is returned as it is)."""
+    if isinstance(name, Head):
+        return name
+    try:
+        return HEADS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown head {name!r}; choose from {sorted(HEADS)}") from None
+
+
+def cost_from_logits(Z, Y, head="sigmoid", S=None):
+    """The cost of logits Z (k, m) against Y (k, m) as a 0-d array on the device: the mean of
+    each example's loss, or Σ S·loss / Σ S with per-example weights S (1, m)."""
+    xp = namespace(Z, Y)
+    loss = get_head(head).loss(Z, Y)
+    if S is None:
+        return xp.sum(loss) / Z.shape[-1]
+    return xp.sum(S * loss) / _total(S)
+
+
+def cost_gradient(A, Y, head="sigmoid", S=None):
+    """dZ[L] (k, m) of the cost: dZ(A, Y) / m, or S·dZ(A, Y) / Σ S with weights S (1, m)."""
+    dZ = get_head(head).dZ(A, Y)
+    if S is None:
+        return dZ / A.shape[1]
+    return dZ * (S / _total(S))
+
+
+def _total(S):
+    """Σ S, plus the dtype's smallest normal number: a mini-batch whose weights are all 0 then
+    contributes a zero gradient instead of 0/0 (the sum is unchanged for any other batch)."""
+    xp = namespace(S)
+    return xp.sum(S) + float(xp.finfo(S.dtype).smallest_normal)
+
+
+def binary_cross_entropy_from_logits(Z, Y):
+    """Mean BCE of sigmoid(Z) against Y (the course's cost).  Z, Y (1, m) -> 0-d array."""
+    return cost_from_logits(Z, Y, "sigmoid")
