@@ -65,6 +65,16 @@ class Device:
         _counters["synchronize"] += 1
 
 
+class _Generator:
+    """cupy.random.Generator: draws on the device (here NumPy's PCG64 stands in)."""
+
+    def __init__(self, seed=None):
+        self._host = np.random.default_rng(seed)
+
+    def random(self, size=None, dtype=np.float64, out=None):
+        return ndarray(np.asarray(self._host.random(size, dtype=dtype)))
+
+
 class Stream:
     def synchronize(self):
         _counters["synchronize"] += 1
@@ -225,6 +235,8 @@ def build(*, available=True):
     cupy.get_array_module = lambda *arrays: cupy
     cupy.linalg = _namespace_from("cupy.linalg", np.linalg)
     cupy.fft = _namespace_from("cupy.fft", np.fft)
+    cupy.random = types.ModuleType("cupy.random")
+    cupy.random.default_rng = _Generator
 
     cuda = types.ModuleType("cupy.cuda")
     cuda.Device = Device
@@ -245,7 +257,7 @@ def build(*, available=True):
     )
     cupy.cuda = cuda
     return {"cupy": cupy, "cupy.cuda": cuda, "cupy.cuda.device": device_module,
-            "cupy.linalg": cupy.linalg, "cupy.fft": cupy.fft}
+            "cupy.linalg": cupy.linalg, "cupy.fft": cupy.fft, "cupy.random": cupy.random}
 
 
 def install(monkeypatch, **kwargs):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import xpnn
-from xpnn import network
+from xpnn import network, training
 from xpnn.initializers import initialize_parameters
 
 rng = np.random.default_rng(0)
@@ -165,7 +165,7 @@ def test_out_of_memory_names_the_sizes_and_keeps_the_old_model(monkeypatch):
 
     def out_of_memory(*args, **kwargs):
         raise MemoryError("Unable to allocate 4.00 GiB")
-    monkeypatch.setattr(network, "gradient_descent", out_of_memory)
+    monkeypatch.setattr(training, "run", out_of_memory)
     with pytest.raises(MemoryError, match=r"X is 12 x 3 float64 .* layers \[3, 8, 1\].*float32.*smaller batch"):
         model.fit(X * 2, y)
     for key, value in before.items():

@@ -11,7 +11,7 @@ import pytest
 import fakecupy
 import xpnn
 from xpnn import backend as B
-from xpnn import network
+from xpnn import network, training
 from xpnn.initializers import initialize_parameters
 
 
@@ -147,7 +147,7 @@ def test_cuda_allocation_failures_become_a_clear_memory_error(error, monkeypatch
 
     def fail(*args, **kwargs):
         raise exc
-    monkeypatch.setattr(network, "gradient_descent", fail)
+    monkeypatch.setattr(training, "run", fail)
     with pytest.raises(MemoryError, match="ran out of memory") as info:
         xpnn.DeepNet(n_iter=5).fit(X, y)
     assert info.value.__cause__ is exc

@@ -22,6 +22,8 @@ EXPECTED = {  # lines each lesson must print (regular expressions)
     "initialisation": [r"zeros\s+50\.00\s+50\.00", r"differ by at most 0\.0e\+00",
                        r"cost stays at 0\.693147"],
     "cat-classifier": [r"train \d+\.\d\d%, test \d+\.\d\d%", r"mislabelled test images: \d+"],
+    "optimizers": [r"gd\s+constant\s+\d+\.\d\d\s+79\.7", r"adam\s+decay\s+\d+\.\d\d\s+-",
+                   r"quick run"],
 }
 
 

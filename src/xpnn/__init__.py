@@ -2,18 +2,18 @@
 
 from .backend import (Backend, GPUUnavailableError, XpnnFallbackWarning, get_backend,
                       gpu_available, set_backend, to_numpy, use_backend)
-from . import datasets, distributed, heads, network, preprocessing
-from .estimators import (DeepNet, DeepNetRegressor, LogisticRegression, NotFittedError, ShallowNet,
-                         ShallowNetRegressor)
+from . import datasets, distributed, heads, network, optimizers, preprocessing, training
+from .estimators import (ConvergenceWarning, DeepNet, DeepNetRegressor, LogisticRegression,
+                         NotFittedError, ShallowNet, ShallowNetRegressor)
 from .network import DivergenceError, DivergenceWarning
 from .persistence import load
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Backend", "DeepNet", "DeepNetRegressor", "DivergenceError", "DivergenceWarning",
+    "Backend", "ConvergenceWarning", "DeepNet", "DeepNetRegressor", "DivergenceError", "DivergenceWarning",
     "GPUUnavailableError", "LogisticRegression", "NotFittedError", "ShallowNet",
     "ShallowNetRegressor", "XpnnFallbackWarning",
     "datasets", "distributed", "get_backend", "gpu_available", "heads", "load", "network",
-    "preprocessing", "set_backend", "to_numpy", "use_backend",
+    "optimizers", "preprocessing", "training", "set_backend", "to_numpy", "use_backend",
 ]

@@ -96,8 +96,11 @@ def _host_y(y, n_samples):
     return y
 
 
-def check_classification_y(y, n_samples):
+def check_classification_y(y, n_samples, classes=None):
     """Class labels -> (classes, Y (n_samples, k) of 0/1 floats, head name).
+
+    ``classes`` (partial_fit, warm start): every label y may take, fixed in advance; a label
+    outside them is an error.
 
     Two labels give one sigmoid unit (k = 1, Y = [y == classes[1]]); three or more give softmax
     over k = n_classes units (Y one-hot); a 2-D 0/1 indicator y (n_samples, q) gives q sigmoid
@@ -112,6 +115,8 @@ def check_classification_y(y, n_samples):
                       DataConversionWarning, stacklevel=3)
         y = y.ravel()
     if y.ndim == 2:
+        if classes is not None and len(classes) != y.shape[1]:
+            raise ValueError(f"y has {y.shape[1]} label columns but the model has {len(classes)}")
         if y.dtype.kind not in "biuf" or not np.all((y == 0) | (y == 1)):
             raise ValueError(f"a 2-D y (shape {tuple(y.shape)}) must be a 0/1 indicator matrix "
                              "(multilabel classification); for several regression targets use a "
@@ -125,7 +130,14 @@ def check_classification_y(y, n_samples):
                              "labels; pass class labels (e.g. 0/1/2 or strings), or use a regressor")
     if y.dtype.kind == "O" and any(isinstance(v, float) and math.isnan(v) for v in y):
         raise ValueError("y contains NaN; every sample needs a class label")
-    classes = np.unique(y)
+    if classes is not None:
+        classes = np.unique(to_numpy(_host(classes, "classes")))
+        unknown = np.setdiff1d(np.unique(y), classes)
+        if unknown.shape[0]:
+            raise ValueError(f"y holds labels {unknown[:5].tolist()} that are not in classes "
+                             f"{classes[:10].tolist()}")
+    else:
+        classes = np.unique(y)
     if classes.shape[0] < 2:
         raise ValueError(f"y has only one class ({classes.tolist()}); a classifier needs at least "
                          "two distinct labels")

@@ -162,6 +162,34 @@ def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
+def uniform_sampler(like: Any, seed: int):
+    """A function ``shape -> array`` of uniform [0, 1) draws with ``like``'s dtype and device,
+    for dropout masks drawn every step without a host round trip.
+
+    CuPy and torch draw with their own device generator seeded with ``seed``; NumPy,
+    array_api_strict draw with a host ``numpy.random.Generator(seed)`` (moved to the device for
+    array_api_strict). So one seed gives identical masks on NumPy and array_api_strict, and
+    reproducible but different masks on CuPy and on torch (each its own stream).
+    """
+    be = backend_of(like)
+    dtype = like.dtype
+    if be.name == "torch":
+        import torch
+
+        generator = torch.Generator(device=be.device)
+        generator.manual_seed(seed)
+        return lambda shape: torch.rand(shape, generator=generator, dtype=dtype, device=be.device)
+    if be.name == "cupy":
+        import cupy
+
+        generator = cupy.random.default_rng(seed)
+        return lambda shape: generator.random(shape, dtype=dtype)
+    host, name = np.random.default_rng(seed), _dtype_name(dtype)
+    if be.name == "numpy":
+        return lambda shape: host.random(shape, dtype=name)
+    return lambda shape: be.asarray(host.random(shape, dtype=name))
+
+
 def synchronize(x: Any) -> None:
     """Wait for the device that holds ``x`` (a no-op for host arrays)."""
     backend_of(x).synchronize()

@@ -17,6 +17,7 @@ import numpy as np
 from . import network
 from .backend import backend_of, rng_from, to_numpy
 from .heads import cost_from_logits
+from .training import CostLog, Result
 
 
 def local_client(n_workers=None, *, gpu=False, **kwargs):
@@ -79,24 +80,55 @@ def _persisted_rows(array, chunks):
     return rechunked, list(rechunked.to_delayed().ravel())
 
 
-def full_batch(X_rows, Y_rows, params, activations, *, learning_rate, n_iter, cost_every=100,
-               on_divergence="raise", callback=None, head="sigmoid", sample_weight=None):
-    """Batch gradient descent on a Dask X (m, n_x) chunked along rows, targets Y (m, k) (0/1 for
-    sigmoid, one-hot for softmax, values for identity) and optional weights (m,).
-
-    ``params`` are host NumPy arrays and are returned as such; costs are read back with every
-    iteration's gradient (they travel in the same small vector) and recorded every ``cost_every``.
-    Same results as :func:`xpnn.network.train` on the whole X, up to the order of the sums.
+def train(X_rows, Y_rows, params, activations, *, optimizer, n_epochs, batch_size=None,
+          head="sigmoid", sample_weight=None, alpha=0.0, random_state=None, cost_every=100,
+          on_divergence="raise", callback=None, state=None, t=0, learning_rate=None):
+    """Train on a Dask X (m, n_x) chunked along rows, targets Y (m, k) (0/1 for sigmoid, one-hot
+    for softmax, values for identity) and optional weights (m,): full batch (data-parallel over
+    the chunks) or mini-batches streamed one chunk at a time. The optimizer (any of
+    :mod:`xpnn.optimizers`) updates the small parameters on the client, where they stay as NumPy
+    arrays. Returns a :class:`xpnn.training.Result` like :func:`xpnn.training.run`.
     """
+    state = optimizer.init(params) if state is None else _on_host(state)
+    options = dict(optimizer=optimizer, head=head, alpha=alpha, state=state, t=t,
+                   log=CostLog(params, learning_rate, on_divergence, callback,
+                               "iteration" if batch_size is None else "epoch"))
+    if batch_size is None:
+        return _full_batch(X_rows, Y_rows, sample_weight, params, activations, n_epochs, cost_every,
+                           **options)
+    return _minibatch(X_rows, Y_rows, sample_weight, params, activations, n_epochs, cost_every,
+                      batch_size, rng_from(random_state), **options)
+
+
+def _on_host(state):
+    if isinstance(state, dict):
+        return {k: _on_host(v) for k, v in state.items()}
+    if isinstance(state, tuple):
+        return tuple(_on_host(v) for v in state)
+    return to_numpy(state)
+
+
+def _with_l2(grads, cost, params, alpha, m):
+    """The L2 term added on the client: dW += alpha/m W, cost += alpha/(2m) Σ ||W||²."""
+    if not alpha:
+        return grads, cost
+    grads = {k: g + (alpha / m) * params[k] if k[0] == "W" else g for k, g in grads.items()}
+    return grads, cost + float(network.l2_penalty(params, alpha, m))
+
+
+def _full_batch(X_rows, Y_rows, sample_weight, params, activations, n_epochs, cost_every, *,
+                optimizer, head, alpha, state, t, log):
+    """Costs are read back with every iteration's gradient (they travel in the same small
+    vector). Same results as :func:`xpnn.training.run` on the whole X, up to the order of sums."""
     import dask
 
     X_rows = X_rows.rechunk({1: -1}).persist()
-    total_weight = X_rows.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+    m = X_rows.shape[0]
+    total_weight = m if sample_weight is None else float(np.sum(sample_weight))
     Y_rows, y_blocks = _persisted_rows(Y_rows, X_rows.chunks[0])
     weights, w_blocks = _persisted_rows(sample_weight, X_rows.chunks[0])
     blocks = list(zip(X_rows.to_delayed().ravel(), y_blocks, w_blocks))
-    log = network.CostLog(params, learning_rate, on_divergence, callback)
-    for i in range(n_iter):
+    for i in range(n_epochs):
         shared = dask.delayed(params, traverse=False)  # one key, sent once per worker
         parts = [dask.delayed(_chunk_contribution)(xb, yb, wb, shared, activations, head, total_weight)
                  for xb, yb, wb in blocks]
@@ -106,25 +138,22 @@ def full_batch(X_rows, Y_rows, params, activations, *, learning_rate, n_iter, co
             raise RuntimeError(f"Dask failed in iteration {i} ({type(exc).__name__}: {exc}); a worker "
                                "may have died or run out of memory. The estimator was not changed; "
                                "fit again, or give the workers more memory.") from exc
-        grads, cost = _unflatten(total, params)
+        grads, cost = _with_l2(*_unflatten(total, params), params, alpha, m)
         if i % cost_every == 0:
             stopped = log.record(i, cost, params)
-            if stopped:
-                return stopped
-        params = {k: p - learning_rate * grads[k] for k, p in params.items()}
-    return log.finish(params)
+            if stopped is not None:
+                return Result(stopped, log.costs, i + 1, state, t)
+        t += 1
+        params, state = optimizer.update(params, {f"d{k}": g for k, g in grads.items()}, state, t)
+    return Result(log.finish(params), log.costs, n_epochs, state, t)
 
 
-def minibatch(X_rows, Y_rows, params, activations, *, learning_rate, n_epochs, batch_size,
-              random_state=None, cost_every=1, on_divergence="raise", callback=None,
-              head="sigmoid", sample_weight=None):
-    """Mini-batch gradient descent streaming one chunk of ``batch_size`` rows at a time from a
-    Dask X (which may live on disk, larger than memory): each epoch visits the chunks in a
-    shuffled order and shuffles the rows within each chunk; one step per chunk.
-
-    Only one batch is in memory at a time. ``costs[k]`` is the mean cost over epoch
-    ``k * cost_every`` of each batch before its update (one host read per recorded epoch).
-    """
+def _minibatch(X_rows, Y_rows, sample_weight, params, activations, n_epochs, cost_every, batch_size,
+               rng, *, optimizer, head, alpha, state, t, log):
+    """Streams one chunk of ``batch_size`` rows at a time from a Dask X (which may live on disk,
+    larger than memory): each epoch visits the chunks in a shuffled order and shuffles the rows
+    within each chunk; one step per chunk. ``costs[k]`` is the mean cost over epoch
+    ``k * cost_every`` of each batch before its update."""
     import dask
     import dask.array as da
 
@@ -132,8 +161,6 @@ def minibatch(X_rows, Y_rows, params, activations, *, learning_rate, n_epochs, b
     Y_rows = da.asarray(Y_rows).rechunk((batch_size, -1))
     weights = np.ones(X_rows.shape[0]) if sample_weight is None else np.asarray(sample_weight)
     starts = np.cumsum((0,) + X_rows.chunks[0])
-    rng = rng_from(random_state)
-    log = network.CostLog(params, learning_rate, on_divergence, callback, unit="epoch")
     for epoch in range(n_epochs):
         total = 0.0
         for b in rng.permutation(X_rows.numblocks[0]):
@@ -143,14 +170,18 @@ def minibatch(X_rows, Y_rows, params, activations, *, learning_rate, n_epochs, b
             Y = be.asarray(to_numpy(Yb)[order].T, dtype=Xb.dtype)
             wb = weights[starts[b]:starts[b + 1]][order]
             S = None if sample_weight is None else be.asarray(wb[None, :], dtype=Xb.dtype)
-            device_params = {k: be.asarray(v, dtype=Xb.dtype) for k, v in params.items()}
-            Xb = be.xp.take(Xb, be.asarray(order), axis=0)
-            new, _, ZL = network.step(Xb.T, Y, device_params, activations, learning_rate,
-                                      head=head, S=S)
-            total = total + float(cost_from_logits(ZL, Y, head, S)) * float(np.sum(wb))
-            params = {k: to_numpy(v) for k, v in new.items()}
+            device = {k: be.asarray(v, dtype=Xb.dtype) for k, v in params.items()}
+            Xb = be.xp.take(Xb, be.asarray(order), axis=0).T
+            AL, caches = network.forward(Xb, device, activations)
+            grads = network.backward(AL, Y, caches, device, activations, head=head, S=S, alpha=alpha)
+            cost = cost_from_logits(caches[-1][1], Y, head, S)
+            if alpha:
+                cost = cost + network.l2_penalty(device, alpha, Xb.shape[1])
+            total = total + float(cost) * float(np.sum(wb))
+            t += 1
+            params, state = optimizer.update(params, {k: to_numpy(g) for k, g in grads.items()}, state, t)
         if epoch % cost_every == 0:
             stopped = log.record(epoch, total / float(np.sum(weights)), params)
-            if stopped:
-                return stopped
-    return log.finish(params)
+            if stopped is not None:
+                return Result(stopped, log.costs, epoch + 1, state, t)
+    return Result(log.finish(params), log.costs, n_epochs, state, t)

@@ -23,24 +23,27 @@ def unflatten(theta, like):
     return out
 
 
-def gradient_check(X, Y, params, activations, epsilon=1e-7, *, head="sigmoid", S=None):
+def gradient_check(X, Y, params, activations, epsilon=1e-7, *, head="sigmoid", S=None, alpha=0.0,
+                   masks=None):
     """Relative error ||g - g_approx|| / (||g|| + ||g_approx||) between backprop and
     centred differences (J(theta + eps e_i) - J(theta - eps e_i)) / (2 eps), for the cost of
-    ``head`` (weighted by S (1, m) when given; ``activations`` must end with the head's).
+    ``head`` (weighted by S (1, m) when given; ``activations`` must end with the head's), with
+    the L2 term ``alpha`` and fixed dropout ``masks`` when given.
 
     Costs 2 forward passes per parameter: for tiny nets only. Returns a float.
     """
     xp = namespace(X, *params.values())
-    AL, caches = forward(X, params, activations)
-    grads = backward(AL, Y, caches, params, activations, head=head, S=S)
+    options = dict(head=head, S=S, alpha=alpha, masks=masks)
+    AL, caches = forward(X, params, activations, masks)
+    grads = backward(AL, Y, caches, params, activations, **options)
     analytic = flatten({f"d{k}": grads[f"d{k}"] for k in params})
     theta = flatten(params)
     approx = []
     for i in range(theta.shape[0]):
         bump = xp.zeros_like(theta)
         bump[i] = epsilon
-        plus = cost(X, Y, unflatten(theta + bump, params), activations, head=head, S=S)
-        minus = cost(X, Y, unflatten(theta - bump, params), activations, head=head, S=S)
+        plus = cost(X, Y, unflatten(theta + bump, params), activations, **options)
+        minus = cost(X, Y, unflatten(theta - bump, params), activations, **options)
         approx.append((plus - minus) / (2 * epsilon))
     approx = xp.stack(approx)
     numerator = xp.linalg.vector_norm(analytic - approx)

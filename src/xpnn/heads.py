@@ -27,6 +27,7 @@ class Head(NamedTuple):
     activation: Callable[[Any], Any]  # Z (k, m) -> A (k, m)
     loss: Callable[[Any, Any], Any]   # Z, Y (k, m) -> each example's loss (1, m)
     dZ: Callable[[Any, Any], Any]     # A, Y (k, m) -> d loss / d Z (k, m), per example
+    score: Callable[[Any, Any], Any]  # Z, Y (k, m) -> 0-d array: accuracy, or R² (identity)
 
 
 def binary_cross_entropy_loss(Z, Y):
@@ -68,10 +69,31 @@ def _residual(A, Y):
     return A - Y
 
 
+def sigmoid_accuracy(Z, Y):
+    """Share of examples with every unit on the right side of 0.5 (one unit: plain accuracy)."""
+    xp = namespace(Z, Y)
+    right = xp.all((Z > 0) == (Y > 0.5), axis=0)
+    return xp.mean(xp.astype(right, Z.dtype))
+
+
+def softmax_accuracy(Z, Y):
+    """Share of examples whose largest logit is the one-hot class."""
+    xp = namespace(Z, Y)
+    return xp.mean(xp.astype(xp.argmax(Z, axis=0) == xp.argmax(Y, axis=0), Z.dtype))
+
+
+def r2(Z, Y):
+    """R² of predictions Z against Y, averaged over the k outputs (scikit-learn's definition)."""
+    xp = namespace(Z, Y)
+    residual = xp.sum((Y - Z) ** 2, axis=1)
+    total = xp.sum((Y - xp.mean(Y, axis=1, keepdims=True)) ** 2, axis=1)
+    return xp.mean(1.0 - residual / total)
+
+
 HEADS = {
-    "sigmoid": Head("sigmoid", sigmoid, binary_cross_entropy_loss, _residual),
-    "softmax": Head("softmax", softmax, categorical_cross_entropy_loss, _residual),
-    "identity": Head("identity", identity, half_squared_error_loss, _residual),
+    "sigmoid": Head("sigmoid", sigmoid, binary_cross_entropy_loss, _residual, sigmoid_accuracy),
+    "softmax": Head("softmax", softmax, categorical_cross_entropy_loss, _residual, softmax_accuracy),
+    "identity": Head("identity", identity, half_squared_error_loss, _residual, r2),
 }
 
 

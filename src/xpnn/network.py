@@ -10,11 +10,9 @@ from its arguments and runs unchanged on NumPy, CuPy, torch and array_api_strict
 
 from __future__ import annotations
 
-import math
-
 from ._validation import check_choice, check_network_inputs, check_positive_float, check_positive_int
 from .activations import Activation, get_activation
-from .backend import backend_of, namespace, rng_from, warn
+from .backend import namespace
 from .heads import cost_from_logits, cost_gradient, get_head
 
 
@@ -45,31 +43,50 @@ def linear_forward(A_prev, W, b):
     return W @ A_prev + b
 
 
-def forward(X, params, activations):
-    """Forward pass.  X (n_x, m) -> (AL (k, m), caches); caches[l-1] = (A[l-1], Z[l])."""
+def forward(X, params, activations, masks=None):
+    """Forward pass.  X (n_x, m) -> (AL (k, m), caches); caches[l-1] = (A[l-1], Z[l]).
+
+    ``masks`` (training with dropout only): one array (n[l], m) per hidden layer (or None for a
+    layer without dropout), 0 or 1/keep_prob, multiplied into A[l] (inverted dropout)."""
     A, caches = X, []
+    L = len(activations)
     for l, activation in enumerate(activations, start=1):
         Z = linear_forward(A, params[f"W{l}"], params[f"b{l}"])
         caches.append((A, Z))
         A = activation.forward(Z)
+        if masks is not None and l < L and masks[l - 1] is not None:
+            A = A * masks[l - 1]
     return A, caches
 
 
-def backward(AL, Y, caches, params, activations, *, head="sigmoid", S=None):
-    """Gradients {"dW1", "db1", ...} of the head's cost (mean, or weighted by S (1, m));
-    dA of the input X is never formed."""
+def backward(AL, Y, caches, params, activations, *, head="sigmoid", S=None, alpha=0.0, masks=None):
+    """Gradients {"dW1", "db1", ...} of the head's cost (mean, or weighted by S (1, m)), plus
+    the L2 term alpha/m W[l] in dW[l] when alpha > 0; with dropout ``masks`` (those of the
+    forward pass) dA[l] is masked the same way. dA of the input X is never formed."""
     xp = namespace(AL, Y)
-    L = len(caches)
+    L, m = len(caches), AL.shape[1]
     dZ = cost_gradient(AL, Y, head, S)  # 1/m (or S / Σ S) applied once, here
     grads = {}
     for l in range(L, 0, -1):
         A_prev, _ = caches[l - 1]
         grads[f"dW{l}"] = dZ @ A_prev.T
+        if alpha:
+            grads[f"dW{l}"] = grads[f"dW{l}"] + (alpha / m) * params[f"W{l}"]
         grads[f"db{l}"] = xp.sum(dZ, axis=1, keepdims=True)
         if l > 1:
-            Z_prev = caches[l - 2][1]
-            dZ = (params[f"W{l}"].T @ dZ) * activations[l - 2].derivative(Z_prev, A_prev)
+            Z_prev, dA = caches[l - 2][1], params[f"W{l}"].T @ dZ
+            mask = None if masks is None else masks[l - 2]
+            if mask is None:
+                dZ = dA * activations[l - 2].derivative(Z_prev, A_prev)
+            else:  # A_prev was masked: the derivative recomputes g(Z) rather than reuse it
+                dZ = (dA * mask) * activations[l - 2].derivative(Z_prev, None)
     return grads
+
+
+def l2_penalty(params, alpha, m):
+    """The L2 term of the cost, alpha/(2m) Σ_l ||W[l]||² (biases are not penalised)."""
+    xp = namespace(*params.values())
+    return (alpha / (2 * m)) * sum(xp.sum(W * W) for k, W in params.items() if k[0] == "W")
 
 
 def update(params, grads, learning_rate):
@@ -77,10 +94,12 @@ def update(params, grads, learning_rate):
     return {key: p - learning_rate * grads[f"d{key}"] for key, p in params.items()}
 
 
-def cost(X, Y, params, activations, *, head="sigmoid", S=None):
-    """The head's cost of the net on (X, Y) (weighted by S when given), a 0-d device array."""
-    _, caches = forward(X, params, activations)
-    return cost_from_logits(caches[-1][1], Y, head, S)
+def cost(X, Y, params, activations, *, head="sigmoid", S=None, alpha=0.0, masks=None):
+    """The head's cost of the net on (X, Y) (weighted by S when given, plus the L2 term when
+    alpha > 0, through the dropout ``masks`` when given), a 0-d device array."""
+    _, caches = forward(X, params, activations, masks)
+    total = cost_from_logits(caches[-1][1], Y, head, S)
+    return total + l2_penalty(params, alpha, X.shape[1]) if alpha else total
 
 
 def decision_function(X, params, activations):
@@ -126,7 +145,8 @@ def train(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,
     on_divergence : {"raise", "warn"}
         What to do when a read-back cost (or the final parameters) is not finite: raise
         :class:`DivergenceError`, or warn and return the last parameters with a finite cost.
-    callback : callable(iteration, cost) or None, called at each read-back cost.
+    callback : callable(iteration, cost) or None, called at each read-back cost; returning
+        False stops training (the parameters so far are returned).
     head : {"sigmoid", "softmax", "identity"} or Head
     S : array of shape (1, m) or None
         Per-example weights (>= 0, not all 0): the cost becomes Σ S·loss / Σ S.
@@ -148,91 +168,10 @@ def train(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,
     check_positive_int(n_iter, "n_iter")
     check_positive_int(cost_every, "cost_every")
     check_choice(on_divergence, "on_divergence", {"raise", "warn"})
-    return gradient_descent(X, Y, params, activations, learning_rate=learning_rate, n_iter=n_iter,
-                            cost_every=cost_every, on_divergence=on_divergence, callback=callback,
-                            head=head, S=S)
+    from .optimizers import gd
+    from .training import run
 
-
-def gradient_descent(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,
-                     on_divergence="raise", callback=None, head="sigmoid", S=None):
-    """:func:`train` without its input checks, for callers that validated already (estimators)."""
-    log = CostLog(params, learning_rate, on_divergence, callback)
-    for i in range(n_iter):
-        new_params, _, ZL = step(X, Y, params, activations, learning_rate, head=head, S=S)
-        if i % cost_every == 0:
-            stopped = log.record(i, float(cost_from_logits(ZL, Y, head, S)), params)
-            if stopped:
-                return stopped
-        params = new_params
-    return log.finish(params)
-
-
-def minibatch_gradient_descent(X, Y, params, activations, *, learning_rate, n_epochs, batch_size,
-                               random_state=None, cost_every=1, on_divergence="raise",
-                               callback=None, head="sigmoid", S=None):
-    """Mini-batch gradient descent: each epoch shuffles the examples (host RNG, so every backend
-    sees the same order) and takes one step per batch of ``batch_size`` columns; with weights
-    S (1, m) each batch's cost is its own weighted mean.
-
-    ``costs[k]`` is the mean over epoch ``k * cost_every`` of each batch's cost before its
-    update (weighted by the batch's total weight when S is given); it is read back once per
-    recorded epoch (no other host synchronisation). Returns (params, costs) like
-    :func:`gradient_descent`.
-    """
-    xp, backend = namespace(X, Y), backend_of(X)
-    m = X.shape[1]
-    rng = rng_from(random_state)
-    log = CostLog(params, learning_rate, on_divergence, callback, unit="epoch")
-    total_weight = m if S is None else xp.sum(S)
-    for epoch in range(n_epochs):
-        order = backend.asarray(rng.permutation(m))
-        total = 0.0
-        for start in range(0, m, batch_size):
-            batch = order[start:start + batch_size]
-            Yb = xp.take(Y, batch, axis=1)
-            Sb = None if S is None else xp.take(S, batch, axis=1)
-            params, _, ZL = step(xp.take(X, batch, axis=1), Yb, params, activations, learning_rate,
-                                 head=head, S=Sb)
-            if epoch % cost_every == 0:
-                weight = Yb.shape[1] if Sb is None else xp.sum(Sb)
-                total = total + cost_from_logits(ZL, Yb, head, Sb) * weight
-        if epoch % cost_every == 0:
-            stopped = log.record(epoch, float(total / total_weight), params)
-            if stopped:
-                return stopped
-    return log.finish(params)
-
-
-class CostLog:
-    """The costs read back during training, the last parameters whose cost was finite, and what
-    to do on divergence (raise :class:`DivergenceError`, or warn and keep those parameters)."""
-
-    def __init__(self, params, learning_rate, on_divergence="raise", callback=None, unit="iteration"):
-        self.costs, self.last_finite = [], params
-        self.learning_rate, self.on_divergence = learning_rate, on_divergence
-        self.callback, self.unit = callback, unit
-
-    def record(self, index, cost, params):
-        """Record the cost of ``params`` at iteration (or epoch) ``index``; on divergence returns
-        the (params, costs) to stop with (or raises), else None."""
-        if not math.isfinite(cost):
-            return self._diverged(f"the cost became {cost} at {self.unit} {index}")
-        self.costs.append(cost)
-        self.last_finite = params
-        if self.callback is not None:
-            self.callback(index, cost)
-        return None
-
-    def finish(self, params):
-        """(params, costs) at the end of training, after one check that params are finite."""
-        if not all_finite(params):
-            return self._diverged(f"the parameters became non-finite after the last recorded {self.unit}")
-        return params, self.costs
-
-    def _diverged(self, what):
-        message = (f"training diverged: {what} with learning_rate={self.learning_rate}; "
-                   "try a smaller learning_rate (or standardised inputs)")
-        if self.on_divergence == "warn":
-            warn(message + "; keeping the last parameters with a finite cost", DivergenceWarning)
-            return self.last_finite, self.costs
-        raise DivergenceError(message)
+    result = run(X, Y, params, activations, optimizer=gd(learning_rate), n_epochs=n_iter, head=head,
+                 S=S, cost_every=cost_every, on_divergence=on_divergence, callback=callback,
+                 learning_rate=learning_rate)
+    return result.params, result.costs

@@ -85,3 +85,23 @@ def make_circles(n_samples=300, noise=0.05, factor=0.8, random_state=None):
     X += noise * rng.standard_normal(X.shape)
     order = rng.permutation(n_samples)
     return X[order], y[order]
+
+
+def make_moons(n_samples=300, noise=0.2, random_state=None):
+    """Two interleaving half circles (the course's "Optimization methods" data): X (n, 2), y (n,).
+
+    Class 0 on the upper half circle of radius 1 centred at 0, class 1 on the lower one centred
+    at (1, 0.5), each point moved by noise N(0, noise²); shuffled.
+    """
+    if n_samples < 2:
+        raise ValueError(f"n_samples must be >= 2; got {n_samples}")
+    rng = rng_from(random_state)
+    n_out = n_samples // 2
+    n_in = n_samples - n_out
+    outer, inner = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_in)
+    X = np.vstack([np.c_[np.cos(outer), np.sin(outer)],
+                   np.c_[1 - np.cos(inner), 0.5 - np.sin(inner)]])
+    y = np.r_[np.zeros(n_out, dtype=np.int64), np.ones(n_in, dtype=np.int64)]
+    X += noise * rng.standard_normal(X.shape)
+    order = rng.permutation(n_samples)
+    return X[order], y[order]

@@ -9,14 +9,19 @@ docs/lessons.md shows).
 from __future__ import annotations
 
 import importlib
+import warnings
 
 LESSONS = ("vectorisation", "broadcasting", "learning-rates", "hidden-sizes", "initialisation",
-           "cat-classifier")
+           "cat-classifier", "optimizers")
 
 
 def run(name, *, backend=None, out="lessons", quick=False):
     """Run lesson ``name``; returns its figures as a dict (also printed)."""
     if name not in LESSONS:
         raise ValueError(f"unknown lesson {name!r}; choose from {list(LESSONS)}")
+    from ..estimators import ConvergenceWarning
+
     module = importlib.import_module(f".{name.replace('-', '_')}", __name__)
-    return module.run(backend=backend, out=out, quick=quick)
+    with warnings.catch_warnings():  # lessons show nets that do not learn on purpose (zero init,
+        warnings.simplefilter("ignore", ConvergenceWarning)  # tiny rates) and say so themselves
+        return module.run(backend=backend, out=out, quick=quick)

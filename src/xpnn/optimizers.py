@@ -1,0 +1,135 @@
+"""Optimizers as pure functions over the parameter dict (optax's shape), and learning-rate decay.
+
+``opt = get_optimizer("adam", learning_rate)``; ``state = opt.init(params)``;
+``params, state = opt.update(params, grads, state, t)`` with t = 1, 2, ... the step count.
+``learning_rate`` is a float or a schedule ``lr(t)`` (a host float per step: no device read).
+Updates are array-API code returning new arrays: they run on every backend, mutate nothing, and
+add no host synchronisation. The formulas are the course's (course 2, "Optimization methods"):
+
+- gd:        W <- W - lr dW
+- momentum:  v <- β v + (1 - β) dW;                 W <- W - lr v
+- rmsprop:   s <- β2 s + (1 - β2) dW²;              W <- W - lr dW / (√s + ε)
+- adam:      v, s as above; v̂ = v / (1 - β1^t), ŝ = s / (1 - β2^t);  W <- W - lr v̂ / (√ŝ + ε)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, NamedTuple
+
+from .backend import namespace
+
+
+class Optimizer(NamedTuple):
+    init: Callable[[dict], Any]                        # params -> state
+    update: Callable[[dict, dict, Any, int], tuple]    # (params, grads, state, t) -> (params, state)
+
+
+def _rate(learning_rate):
+    return learning_rate if callable(learning_rate) else (lambda t: learning_rate)
+
+
+def gd(learning_rate):
+    """Plain gradient descent (the course's): no state."""
+    lr = _rate(learning_rate)
+
+    def update(params, grads, state, t):
+        rate = lr(t)
+        return {k: p - rate * grads[f"d{k}"] for k, p in params.items()}, state
+    return Optimizer(lambda params: (), update)
+
+
+def momentum(learning_rate, beta=0.9):
+    """Gradient descent with momentum: an exponentially weighted average of the gradients."""
+    lr = _rate(learning_rate)
+
+    def init(params):
+        xp = namespace(*params.values())
+        return {k: xp.zeros_like(p) for k, p in params.items()}
+
+    def update(params, grads, state, t):
+        rate = lr(t)
+        velocity = {k: beta * state[k] + (1 - beta) * grads[f"d{k}"] for k in params}
+        return {k: p - rate * velocity[k] for k, p in params.items()}, velocity
+    return Optimizer(init, update)
+
+
+def rmsprop(learning_rate, beta=0.9, epsilon=1e-8):
+    """RMSprop: each step divided by a running root mean square of the gradients."""
+    lr = _rate(learning_rate)
+
+    def init(params):
+        xp = namespace(*params.values())
+        return {k: xp.zeros_like(p) for k, p in params.items()}
+
+    def update(params, grads, state, t):
+        rate, xp = lr(t), namespace(*params.values())
+        squares = {k: beta * state[k] + (1 - beta) * grads[f"d{k}"] ** 2 for k in params}
+        return {k: p - rate * grads[f"d{k}"] / (xp.sqrt(squares[k]) + epsilon)
+                for k, p in params.items()}, squares
+    return Optimizer(init, update)
+
+
+def adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+    """Adam: momentum and RMSprop with the course's bias correction 1 / (1 - β^t)."""
+    lr = _rate(learning_rate)
+
+    def init(params):
+        xp = namespace(*params.values())
+        return {k: (xp.zeros_like(p), xp.zeros_like(p)) for k, p in params.items()}
+
+    def update(params, grads, state, t):
+        rate, xp = lr(t), namespace(*params.values())
+        correction_1, correction_2 = 1 - beta_1 ** t, 1 - beta_2 ** t
+        new_params, new_state = {}, {}
+        for k, p in params.items():
+            v, s = state[k]
+            g = grads[f"d{k}"]
+            v, s = beta_1 * v + (1 - beta_1) * g, beta_2 * s + (1 - beta_2) * g * g
+            v_hat, s_hat = v / correction_1, s / correction_2
+            new_params[k], new_state[k] = p - rate * v_hat / (xp.sqrt(s_hat) + epsilon), (v, s)
+        return new_params, new_state
+    return Optimizer(init, update)
+
+
+OPTIMIZERS = {"gd": gd, "momentum": momentum, "rmsprop": rmsprop, "adam": adam}
+
+
+def get_optimizer(name, learning_rate, **hyperparameters) -> Optimizer:
+    """The :class:`Optimizer` ``name`` with ``learning_rate`` (a float or a schedule lr(t))."""
+    if isinstance(name, Optimizer):
+        return name
+    try:
+        factory = OPTIMIZERS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown optimizer {name!r}; choose from {sorted(OPTIMIZERS)}") from None
+    return factory(learning_rate, **hyperparameters)
+
+
+# ------------------------------------------------------------------- learning-rate decay
+
+DECAYS = {
+    "inverse": lambda lr0, rate, interval, epoch: lr0 / (1 + rate * epoch),
+    "scheduled": lambda lr0, rate, interval, epoch: lr0 / (1 + rate * math.floor(epoch / interval)),
+    "exponential": lambda lr0, rate, interval, epoch: lr0 * rate ** epoch,
+}
+
+
+def decay_schedule(learning_rate, decay=None, *, decay_rate=1.0, decay_interval=1000,
+                   steps_per_epoch=1):
+    """Learning rate as a function of the step t = 1, 2, ... (course 2's decay, counted in epochs:
+    epoch = (t - 1) // steps_per_epoch, i.e. iterations for full batch):
+
+    - None: ``learning_rate`` (a float, unchanged);
+    - "inverse": lr0 / (1 + decay_rate * epoch);
+    - "scheduled": lr0 / (1 + decay_rate * floor(epoch / decay_interval));
+    - "exponential": lr0 * decay_rate ** epoch.
+    """
+    if decay is None:
+        return learning_rate
+    try:
+        formula = DECAYS[decay]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown learning_rate_decay {decay!r}; choose from "
+                         f"{[None, *sorted(DECAYS)]}") from None
+    return lambda t: formula(learning_rate, decay_rate, decay_interval, (t - 1) // steps_per_epoch)
