@@ -1,3 +1,4 @@
+import importlib.util
 import sys
 import types
 import warnings
@@ -169,3 +170,29 @@ def test_cupy_import_failure_is_reported(monkeypatch):
         assert not usable and "not importable" in reason and "xpnn[gpu]" in reason
     finally:
         B.gpu_status.cache_clear()
+
+
+def test_set_backend_and_get_backend_agree(monkeypatch):
+    xpnn.set_backend("torch" if importlib.util.find_spec("torch") else "array_api_strict")
+    assert xpnn.get_backend().requested == B.default_backend_name()
+    xpnn.set_backend(None)
+    assert xpnn.get_backend().name == "numpy"  # "cpu" unless $XPNN_BACKEND says otherwise
+    monkeypatch.setenv("XPNN_BACKEND", "array_api_strict")
+    assert xpnn.get_backend().name == "array_api_strict"
+
+
+@needs_no_gpu
+def test_strict_gpu_from_set_backend_use_backend_and_estimators(rng):
+    X, y = rng.standard_normal((10, 2)), np.arange(10) % 2
+    xpnn.set_backend("gpu", strict=True)
+    with pytest.raises(xpnn.GPUUnavailableError):
+        xpnn.get_backend()
+    with pytest.raises(xpnn.GPUUnavailableError):
+        xpnn.DeepNet(n_iter=2).fit(X, y)
+    xpnn.set_backend(None)
+    with xpnn.use_backend("gpu", strict=True), pytest.raises(xpnn.GPUUnavailableError):
+        xpnn.ShallowNet(n_iter=2).fit(X, y)
+    with pytest.raises(xpnn.GPUUnavailableError):
+        xpnn.ShallowNet(n_iter=2, backend="gpu", strict=True).fit(X, y)
+    with pytest.warns(xpnn.XpnnFallbackWarning):
+        assert xpnn.ShallowNet(n_iter=2, backend="gpu").fit(X, y).backend_.requested == "gpu"

@@ -19,8 +19,8 @@ import numpy as np
 
 from . import distributed, network, training
 from ._validation import (check_choice, check_classification_y, check_dtype, check_positive_float,
-                          check_positive_int, check_regression_y, check_sample_weight, check_X,
-                          class_weights)
+                          check_positive_int, check_regression_y, check_sample_weight, check_score_y,
+                          check_X, class_weights)
 from .activations import ACTIVATIONS
 from .backend import (backend_of, is_host_array, is_out_of_memory, namespace, resolve_backend,
                       rng_from, to_numpy, warn)
@@ -188,7 +188,7 @@ class _BaseNet:
 
     def _fit(self, X, y, sample_weight, callback, *, n_epochs, warm, early_stopping, classes=None):
         dtype = self._checked_hyperparameters()
-        backend = resolve_backend(self.backend, X)
+        backend = resolve_backend(self.backend, X, strict=self.strict)
         Xb = check_X(X, backend, dtype, n_features=self.n_features_in_ if warm else None,
                      estimator=type(self).__name__)
         m = Xb.shape[0]
@@ -208,14 +208,15 @@ class _BaseNet:
             raise
         done = self.n_iter_ if warm else 0
         costs = np.asarray(result.costs, dtype=np.float64)
+        params = _read_only({k: to_numpy(v) for k, v in result.params.items()})
+        cached = {} if backend.name == "dask" else {(_key(backend), _identity(params)): result.params}
         fitted.update(
             backend_=backend, n_features_in_=dims[0], n_outputs_=dims[-1], out_activation_=head,
             n_iter_=done + result.n_iter,
             costs_=np.concatenate([self.costs_, costs]) if warm else costs,
             validation_scores_=result.validation_scores,
             best_iteration_=None if result.best_iteration is None else done + result.best_iteration,
-            params_={k: to_numpy(v) for k, v in result.params.items()},
-            _device_params={} if backend.name == "dask" else {_key(backend): result.params},
+            params_=params, _device_params=cached,
             _train_state=(_key(backend), result.state, result.t))
         self.__dict__.update(fitted)  # the fitted state, published in one step
         return self
@@ -328,15 +329,23 @@ class _BaseNet:
                                  "call fit(X, y) before using it")
 
     def _params_on(self, backend):
-        """The fitted parameters on ``backend`` (moved once, then cached)."""
-        key = _key(backend)
+        """The fitted parameters on ``backend``, moved once and cached for exactly the arrays
+        ``params_`` holds now (``params_`` arrays are read-only; replacing one, or the dict,
+        moves the new ones), so predictions always follow ``params_``."""
+        key = (_key(backend), _identity(self.params_))
         if key not in self._device_params:
+            self._device_params = {k: v for k, v in self._device_params.items() if k[1] == key[1]}
             self._device_params[key] = {k: backend.asarray(v, dtype=self.dtype)
                                         for k, v in self.params_.items()}
         return self._device_params[key]
 
-    def _forward(self, X, output):
-        """Run the net on X; returns (output (k, m) on X's backend, whether X came from the host)."""
+    def _forward(self, X):
+        """Run the net on X; returns (A[L], Z[L]) (k, m) on X's backend, and whether X came from
+        the host.
+
+        Raises ValueError (one device read) when the logits are not finite: inputs so far outside
+        the training range that the net's arithmetic overflowed (probabilities of exactly 0 or 1,
+        or NaN, would follow)."""
         self._check_fitted()
         backend = self.backend_ if is_host_array(X) else backend_of(X)
         Xb = check_X(X, backend, self.dtype, n_features=self.n_features_in_,
@@ -344,7 +353,14 @@ class _BaseNet:
         params = self._params_on(backend)
         activations = network.layer_activations(network.n_layers(params), self._hidden_activation(),
                                                 self.out_activation_)
-        return output(Xb.T, params, activations), is_host_array(X)
+        AL, caches = network.forward(Xb.T, params, activations)
+        ZL = caches[-1][1]
+        xp = namespace(ZL)
+        if backend.name != "dask" and not bool(xp.all(xp.isfinite(ZL))):
+            raise ValueError(f"{type(self).__name__} overflowed on this X: its logits hold NaN or "
+                             f"infinity ({self.dtype}); X has values far outside the range it was "
+                             "trained on (standardise X as for training)")
+        return AL, ZL, is_host_array(X)
 
 
 class _Classifier(_BaseNet):
@@ -393,13 +409,13 @@ class _Classifier(_BaseNet):
     def decision_function(self, X):
         """Logits: shape (n_samples,) for two classes (of the positive class), else
         (n_samples, n_outputs). NumPy in, NumPy out; other backends' arrays stay there."""
-        Z, host = self._forward(X, network.decision_function)
+        _, Z, host = self._forward(X)
         return _out(Z[0, :] if self.n_outputs_ == 1 else Z.T, host)
 
     def predict_proba(self, X):
         """Probabilities, shape (n_samples, n_classes) in ``classes_`` order; for multilabel y,
         (n_samples, n_labels) with P(label = 1) in each column."""
-        A, host = self._forward(X, network.predict_proba)
+        A, _, host = self._forward(X)
         if self.n_outputs_ == 1:
             A = namespace(A).concat([1.0 - A, A], axis=0)
         return _out(A.T, host)
@@ -407,7 +423,7 @@ class _Classifier(_BaseNet):
     def predict(self, X):
         """Predicted labels from ``classes_`` (the most probable class; for two classes, the
         positive one where P > 0.5); for multilabel y, the (n_samples, n_labels) 0/1 matrix."""
-        A, host = self._forward(X, network.predict_proba)
+        A, _, host = self._forward(X)
         xp = namespace(A)
         if self._multilabel():
             return _out(xp.astype(A.T > 0.5, xp.int64), host)
@@ -423,8 +439,8 @@ class _Classifier(_BaseNet):
         """Mean accuracy of ``predict(X)`` against ``y`` (weighted by ``sample_weight``; for
         multilabel y, the share of samples with every label right)."""
         predicted = to_numpy(self.predict(X))
-        _, Y, _ = check_classification_y(y, predicted.shape[0])
-        truth = to_numpy(y) if self._multilabel() else np.asarray(to_numpy(y)).ravel()
+        columns = self.n_outputs_ if self._multilabel() else None
+        truth = check_score_y(y, predicted.shape[0], n_columns=columns)
         right = np.all(predicted == truth, axis=1) if self._multilabel() else predicted == truth
         return float(np.average(right, weights=check_sample_weight(sample_weight, right.shape[0])))
 
@@ -454,7 +470,7 @@ class _Regressor(_BaseNet):
 
     def predict(self, X):
         """Predictions of shape (n_samples,) for a 1-D y at fit, else (n_samples, n_outputs)."""
-        A, host = self._forward(X, network.predict_proba)
+        A, _, host = self._forward(X)
         return _out(A[0, :] if self._y_ndim == 1 else A.T, host)
 
     def score(self, X, y, sample_weight=None):
@@ -525,6 +541,16 @@ def _moved(tree, backend, dtype):
     if isinstance(tree, tuple):
         return tuple(_moved(v, backend, dtype) for v in tree)
     return to_numpy(tree) if backend is None else backend.asarray(to_numpy(tree), dtype=dtype)
+
+
+def _identity(params):
+    return tuple((k, id(v)) for k, v in params.items())
+
+
+def _read_only(params):
+    for array in params.values():
+        array.flags.writeable = False
+    return params
 
 
 def _key(backend):

@@ -47,9 +47,14 @@ def check_X(X, backend: Backend, dtype, *, n_features=None, estimator="estimator
     than 2, no samples, no features, NaN/inf, or a feature count different from fit's.
     """
     X = _host(X, "X")
+    if any(not isinstance(n, numbers.Integral) for n in X.shape):
+        raise ValueError(f"X has unknown dimensions (shape {tuple(X.shape)}): a Dask array with "
+                         "unknown chunk sizes; call X.compute_chunk_sizes() first")
     if is_host_array(X) and X.dtype.kind == "O":
         try:
             X = X.astype(np.float64)
+        except OverflowError as exc:
+            raise ValueError(f"X holds an integer too large for float64 ({exc})") from None
         except (TypeError, ValueError) as exc:
             raise TypeError("X must hold real numbers; its object array holds other values "
                             f"({exc})") from None
@@ -75,6 +80,11 @@ def check_X(X, backend: Backend, dtype, *, n_features=None, estimator="estimator
     Xb = backend.asarray(X, dtype=dtype)
     xp = backend.xp
     if not bool(xp.all(xp.isfinite(Xb))):
+        if is_host_array(X) and np.all(np.isfinite(X)):
+            biggest = float(np.max(np.abs(X)))
+            raise ValueError(f"X has values too large for {dtype} (up to {biggest:.3g}; {dtype} "
+                             f"holds at most {np.finfo(dtype).max:.3g}): use dtype='float64' or "
+                             "rescale X")
         raise ValueError(f"X contains NaN or infinity (shape {tuple(X.shape)}); "
                          "remove or impute those values first")
     return Xb
@@ -128,8 +138,8 @@ def check_classification_y(y, n_samples, classes=None):
         if np.any(y != np.round(y)):
             raise ValueError("Unknown label type: continuous. y holds floats that are not class "
                              "labels; pass class labels (e.g. 0/1/2 or strings), or use a regressor")
-    if y.dtype.kind == "O" and any(isinstance(v, float) and math.isnan(v) for v in y):
-        raise ValueError("y contains NaN; every sample needs a class label")
+    if y.dtype.kind == "O":
+        _check_object_labels(y)
     if classes is not None:
         classes = np.unique(to_numpy(_host(classes, "classes")))
         unknown = np.setdiff1d(np.unique(y), classes)
@@ -144,6 +154,40 @@ def check_classification_y(y, n_samples, classes=None):
     if classes.shape[0] == 2:
         return classes, (y == classes[1]).astype(np.float64)[:, None], "sigmoid"
     return classes, (y[:, None] == classes[None, :]).astype(np.float64), "softmax"
+
+
+def _check_object_labels(y):
+    """Object labels: no None or NaN, one type of label (np.unique cannot order mixed types)."""
+    values = y.tolist()
+    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in values):
+        raise ValueError("y contains None or NaN; every sample needs a class label")
+    kinds = {"number" if isinstance(v, numbers.Number) else type(v).__name__ for v in values}
+    if len(kinds) > 1:
+        raise ValueError(f"y mixes label types ({', '.join(sorted(kinds))}); use one type of label")
+
+
+def check_score_y(y, n_samples, n_columns=None):
+    """True labels for ``score``: host array (n_samples,), or (n_samples, n_columns) for
+    multilabel models, checked as ``fit`` checks y (a column vector is raveled with a
+    DataConversionWarning); any labels, even a single class, may be scored."""
+    y = _host_y(y, n_samples)
+    if n_columns is not None:
+        if y.ndim != 2 or y.shape[1] != n_columns:
+            raise ValueError(f"y must be (n_samples, {n_columns}) for this multilabel model; got "
+                             f"shape {tuple(y.shape)}")
+        return y
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
+                      "the shape of y to (n_samples,), for example using ravel().",
+                      DataConversionWarning, stacklevel=3)
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D (n_samples,) to score a classifier; got shape {tuple(y.shape)}")
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise ValueError("y contains NaN or infinity; every sample needs a class label")
+    if y.dtype.kind == "O":
+        _check_object_labels(y)
+    return y
 
 
 def check_regression_y(y, n_samples):

@@ -350,14 +350,16 @@ def _strict_gpu_env() -> bool:
     return os.environ.get("XPNN_STRICT_GPU", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def get_backend(name: Any = "auto", *, strict: bool = False, device: Any = None) -> Backend:
+def get_backend(name: Any = None, *, strict: bool = False, device: Any = None) -> Backend:
     """The :class:`Backend` for a name, a namespace module, or a Backend (returned as is).
 
     Parameters
     ----------
-    name : str, module or Backend
-        "cpu" (NumPy), "gpu" (CuPy), "auto" (GPU when usable, else CPU), or a namespace
-        name: "numpy", "cupy", "torch", "array_api_strict", "dask".
+    name : None, str, module or Backend
+        None: the default backend (:func:`use_backend` > :func:`set_backend` >
+        ``$XPNN_BACKEND`` > "cpu", with the strictness given there); "cpu" (NumPy), "gpu"
+        (CuPy), "auto" (GPU when usable, else CPU), or a namespace name: "numpy", "cupy",
+        "torch", "array_api_strict", "dask".
     strict : bool
         For "gpu": raise :class:`GPUUnavailableError` instead of falling back to NumPy.
         The environment variable ``XPNN_STRICT_GPU=1`` has the same effect.
@@ -369,6 +371,9 @@ def get_backend(name: Any = "auto", *, strict: bool = False, device: Any = None)
     ValueError
         Unknown name. GPUUnavailableError: "gpu" in strict mode or "cupy" without a usable GPU.
     """
+    if name is None:
+        name, default_strict = _default()
+        strict = strict or default_strict
     if isinstance(name, Backend):
         return name
     if not isinstance(name, str):
@@ -516,8 +521,9 @@ def _supported_dtypes(xp: Any, device: Any) -> set[str] | None:
 
 # ------------------------------------------------------------------------ the default
 
-_global_default: Any = None
-_context_default: contextvars.ContextVar[Any] = contextvars.ContextVar("xpnn_backend", default=None)
+_global_default: tuple[Any, bool] | None = None
+_context_default: contextvars.ContextVar[tuple[Any, bool] | None] = contextvars.ContextVar(
+    "xpnn_backend", default=None)
 
 
 def _check_spec(spec: Any) -> Any:
@@ -526,36 +532,43 @@ def _check_spec(spec: Any) -> Any:
     return spec
 
 
-def set_backend(name: Any) -> None:
-    """Set the process-wide default backend (used for NumPy input when ``backend=None``)."""
+def set_backend(name: Any, *, strict: bool = False) -> None:
+    """Set the process-wide default backend (used when ``backend=None`` meets NumPy input, and
+    by ``get_backend()``); ``strict=True`` makes an unusable "gpu" an error instead of a
+    fallback. ``set_backend(None)`` restores the default ("cpu", or ``$XPNN_BACKEND``)."""
     global _global_default
-    _global_default = _check_spec(name)
+    _global_default = None if name is None else (_check_spec(name), bool(strict))
 
 
 @contextlib.contextmanager
-def use_backend(name: Any):
+def use_backend(name: Any, *, strict: bool = False):
     """Within the ``with`` block, ``name`` is the default backend (this thread/task only)."""
-    token = _context_default.set(_check_spec(name))
+    token = _context_default.set((_check_spec(name), bool(strict)))
     try:
         yield
     finally:
         _context_default.reset(token)
 
 
+def _default() -> tuple[Any, bool]:
+    """(spec, strict) in force: use_backend > set_backend > $XPNN_BACKEND > "cpu"."""
+    for entry in (_context_default.get(), _global_default):
+        if entry is not None:
+            return entry
+    return os.environ.get("XPNN_BACKEND") or "cpu", False
+
+
 def default_backend_name() -> Any:
-    """The default in force: use_backend > set_backend > $XPNN_BACKEND > "cpu"."""
-    for spec in (_context_default.get(), _global_default, os.environ.get("XPNN_BACKEND") or None):
-        if spec is not None:
-            return spec
-    return "cpu"
+    """The default backend's name (or module, or Backend) in force."""
+    return _default()[0]
 
 
-def resolve_backend(backend: Any, *arrays: Any) -> Backend:
+def resolve_backend(backend: Any, *arrays: Any, strict: bool = False) -> Backend:
     """The backend an estimator uses: explicit ``backend`` wins; else a non-NumPy input array
-    selects its own namespace; else the default backend."""
+    selects its own namespace; else the default backend. ``strict`` as for :func:`get_backend`."""
     if backend is not None:
-        return get_backend(backend)
+        return get_backend(backend, strict=strict)
     for x in arrays:
         if not is_host_array(x):
             return backend_of(x)
-    return get_backend(default_backend_name())
+    return get_backend(None, strict=strict)

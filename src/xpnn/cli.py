@@ -1,15 +1,44 @@
-"""The ``xpnn`` command: ``xpnn course``, ``xpnn bench``, ``xpnn lesson NAME``."""
+"""The xpnn command: xpnn course, xpnn bench, xpnn lesson NAME."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 
-def _add_backend_options(parser):
+def _add_backend_options(parser, dtype=True):
     parser.add_argument("--backend", default=None,
                         help='"cpu", "gpu", "auto", "torch", ... (default: $XPNN_BACKEND or cpu)')
-    parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+    parser.add_argument("--strict-gpu", action="store_true",
+                        help='with --backend gpu: stop with an error instead of falling back to the CPU '
+                             '(also $XPNN_STRICT_GPU=1)')
+    if dtype:
+        parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+
+
+def _checked_backend(args):
+    """The --backend the user gave, resolved once here so that a typo or a strict GPU request
+    that cannot be met ends with one line (exit 2), and a fallback warning names the CLI flag."""
+    from .backend import GPUUnavailableError, XpnnFallbackWarning, get_backend
+
+    if args.backend is None:
+        return None
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", XpnnFallbackWarning)
+            backend = get_backend(args.backend, strict=args.strict_gpu)
+    except (ValueError, ImportError, GPUUnavailableError) as exc:
+        _fail(str(exc))
+    for warning in caught:
+        print(f"xpnn: warning: {backend.fallback_reason}; running on NumPy (CPU) instead. Pass "
+              "--strict-gpu (or set XPNN_STRICT_GPU=1) to make this an error.", file=sys.stderr)
+    return backend
+
+
+def _fail(message):
+    print(f"xpnn: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def _course(args):
@@ -21,7 +50,7 @@ def _course(args):
         _require_matplotlib("--plot")
     with tqdm(total=total_iterations(args.seeds, args.quick), unit="it", disable=None,
               desc="training", leave=False) as bar:
-        results = run_course(backend=args.backend, dtype=args.dtype, seeds=args.seeds,
+        results = run_course(backend=_checked_backend(args), dtype=args.dtype, seeds=args.seeds,
                              quick=args.quick, progress=bar.update)
     print(format_results(results))
     if args.plot:
@@ -66,8 +95,12 @@ def _lesson(args):
     from .lessons import run
 
     _require_matplotlib("xpnn lesson")
-    run(args.name, backend=args.backend, out=args.out, quick=args.quick)
+    run(_LESSON_ALIASES.get(args.name, args.name), backend=_checked_backend(args), out=args.out,
+        quick=args.quick)
     return 0
+
+
+_LESSON_ALIASES = {"vectorization": "vectorisation", "initialization": "initialisation"}
 
 
 def _require_matplotlib(option):
@@ -78,7 +111,10 @@ def _require_matplotlib(option):
 
 
 def build_parser():
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="xpnn", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"xpnn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     course = commands.add_parser("course", help="train the course's models on the course's data")
@@ -107,8 +143,9 @@ def build_parser():
     from .lessons import LESSONS
 
     lesson = commands.add_parser("lesson", help="run one of the course's lessons, with its picture")
-    lesson.add_argument("name", choices=LESSONS)
-    lesson.add_argument("--backend", default=None, help='"cpu", "gpu", "auto", "torch", ...')
+    lesson.add_argument("name", choices=[*LESSONS, *_LESSON_ALIASES], metavar="NAME",
+                        help=f"one of {', '.join(LESSONS)}")
+    _add_backend_options(lesson, dtype=False)
     lesson.add_argument("--out", default="lessons", help="folder for the PNG (default: lessons)")
     lesson.add_argument("--quick", action="store_true", help="seconds: few iterations, small sizes")
     lesson.set_defaults(run=_lesson)
@@ -118,5 +155,5 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if getattr(args, "seeds", 1) < 1:
-        sys.exit("--seeds must be >= 1")
+        _fail("--seeds must be >= 1")
     return args.run(args)

@@ -17,6 +17,9 @@ _COMMON_DOC = """
     backend : None, str, module or Backend
         None follows the input (a CuPy/torch/Dask array selects its namespace; NumPy input
         uses the default, see :func:`xpnn.set_backend`); or "cpu", "gpu", "auto", a name.
+    strict : bool, default False
+        With backend "gpu": raise GPUUnavailableError instead of falling back to NumPy (also
+        ``xpnn.set_backend("gpu", strict=True)`` or ``$XPNN_STRICT_GPU=1``).
     dtype : {"float64", "float32"}
     random_state : int, numpy.random.Generator or None
         Seed of the host RNG that draws the initial weights (same weights on every backend).
@@ -100,7 +103,7 @@ class LogisticRegression(_Classifier):
                  optimizer="gd", learning_rate_decay=None, decay_rate=1.0, decay_interval=1000,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=0.0, dropout=0.0,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
-                 warm_start=False, class_weight=None):
+                 warm_start=False, strict=False, class_weight=None):
         _assign(self, locals())
 
     def _hidden_activation(self):
@@ -125,7 +128,7 @@ class ShallowNet(_Classifier):
                  optimizer="gd", learning_rate_decay=None, decay_rate=1.0, decay_interval=1000,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=0.0, dropout=0.0,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
-                 warm_start=False, class_weight=None):
+                 warm_start=False, strict=False, class_weight=None):
         _assign(self, locals())
 
     def _hidden_layer_sizes(self):
@@ -151,7 +154,7 @@ class DeepNet(_Classifier):
                  optimizer="gd", learning_rate_decay=None, decay_rate=1.0, decay_interval=1000,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=0.0, dropout=0.0,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
-                 warm_start=False, class_weight=None):
+                 warm_start=False, strict=False, class_weight=None):
         _assign(self, locals())
 
     def _hidden_layer_sizes(self):
@@ -180,7 +183,7 @@ class ShallowNetRegressor(_Regressor):
                  optimizer="gd", learning_rate_decay=None, decay_rate=1.0, decay_interval=1000,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=0.0, dropout=0.0,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
-                 warm_start=False):
+                 warm_start=False, strict=False):
         _assign(self, locals())
 
     def _hidden_layer_sizes(self):
@@ -208,7 +211,7 @@ class DeepNetRegressor(_Regressor):
                  optimizer="gd", learning_rate_decay=None, decay_rate=1.0, decay_interval=1000,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=0.0, dropout=0.0,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
-                 warm_start=False):
+                 warm_start=False, strict=False):
         _assign(self, locals())
 
     def _hidden_layer_sizes(self):

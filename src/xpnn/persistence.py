@@ -1,15 +1,28 @@
-"""Saving and loading fitted estimators: ``.npz`` with a small JSON header, no pickle ever.
+"""Saving and loading fitted estimators: ``.npz`` with a JSON header, no pickle ever.
 
 A file holds the parameters in course notation (W1, b1, ...), ``costs_``, ``classes_`` (for
-classifiers) and a JSON header (format version, estimator class, hyperparameters, dtype,
-n_features_in_, the output head and its number of units).
-Loading uses ``numpy.load(allow_pickle=False)``: object arrays are refused unread. Writes go to a
-temporary file in the same folder and are renamed over the target, so an interrupted save
-leaves any previous file intact.
+classifiers) and a JSON header: format version, estimator class, hyperparameters, dtype,
+n_features_in_, the output head and its units, and for every array its dtype, shape and the
+SHA-256 of its bytes.
+
+Loading promises one of two outcomes: the identical model, or a ValueError saying what is wrong.
+It reads only the members the format defines (an unknown member is refused unread), each no
+larger than the header allows, checks the zip CRC of every member and the SHA-256 of every array,
+validates the header against a schema and the arrays against the header (shapes chain from the
+inputs to the head's units, values finite, class count matching the head), and never unpickles.
+
+Writes go to a temporary file in the same folder, named ``.<name>.xpnn-tmp-<pid>-<random>``,
+and are renamed over the target, so an interrupted save leaves any previous file intact; a later
+save of the same name removes temporary files left by processes that no longer run (a kill -9
+mid-save).
 """
 
 from __future__ import annotations
 
+import contextlib
+import glob
+import hashlib
+import io
 import json
 import os
 import tempfile
@@ -20,7 +33,11 @@ import numpy as np
 from .backend import Backend, get_backend
 
 FORMAT = "xpnn-model"
-VERSION = 2  # 2: output heads (multi-class, multilabel, regression)
+VERSION = 3  # 2: output heads; 3: array digests, labels that keep their Python type
+READABLE = (1, 2, 3)
+_MAX_HEADER_BYTES = 1 << 20
+_NPY_HEADER_SLACK = 4096  # bytes a .npy member may hold beyond its data (its own header)
+_HEADS = {"sigmoid", "softmax", "identity"}
 
 
 def _registry():
@@ -40,7 +57,26 @@ def _jsonable(name, value):
         return list(value)
     if name == "random_state" and not (value is None or isinstance(value, int)):
         return None  # a Generator's state is not saved; the fitted weights are
+    if isinstance(value, np.generic):
+        return value.item()
     return value
+
+
+def _digest(array):
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+def _labels(classes):
+    """Classes as a storable array and how to restore them: object arrays of Python ints, bools,
+    floats or strings (a pandas Series of them) come back as object arrays of the same values."""
+    if classes.dtype.kind != "O":
+        return classes, None
+    kinds = {type(v) for v in classes.tolist()}
+    for python_type, dtype in ((bool, bool), (int, np.int64), (float, np.float64), (str, str)):
+        if kinds <= {python_type}:
+            return np.asarray(classes.tolist(), dtype=dtype), python_type.__name__
+    raise ValueError(f"cannot save labels of types {sorted(k.__name__ for k in kinds)}: xpnn stores "
+                     "labels as numbers or strings (never pickled)")
 
 
 def save(model, path):
@@ -54,15 +90,23 @@ def save(model, path):
         "n_iter": int(model.n_iter_), "head": model.out_activation_,
         "n_outputs": int(model.n_outputs_),
     }
-    arrays = {"header": None, "costs": model.costs_, **model.params_}
+    arrays = {"costs": np.asarray(model.costs_, dtype=np.float64), **model.params_}
     if hasattr(model, "classes_"):
-        classes = model.classes_
-        arrays["classes"] = classes.astype(str) if classes.dtype.kind == "O" else classes
+        arrays["classes"], header["classes_object"] = _labels(model.classes_)
     else:
         header["y_ndim"] = int(model._y_ndim)
+    header["arrays"] = {k: {"dtype": v.dtype.str, "shape": list(v.shape), "sha256": _digest(v)}
+                        for k, v in arrays.items()}
     arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".xpnn-", suffix=".npz.tmp", dir=folder)
+    _write_atomically(path, arrays)
+    return path
+
+
+def _write_atomically(path, arrays):
+    folder, name = os.path.split(os.path.abspath(path))
+    prefix = f".{name}.xpnn-tmp-{os.getpid()}-"
+    _remove_stale_temporaries(folder, name)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
@@ -70,84 +114,290 @@ def save(model, path):
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        with contextlib.suppress(FileNotFoundError):  # already renamed: the save is complete
+            os.unlink(tmp)
         raise
-    return path
 
 
-def _read(path):
+def _remove_stale_temporaries(folder, name):
+    """Delete ``.<name>.xpnn-tmp-<pid>-*`` files whose writing process no longer runs."""
+    for tmp in glob.glob(os.path.join(glob.escape(folder), f".{glob.escape(name)}.xpnn-tmp-*")):
+        try:
+            pid = int(os.path.basename(tmp)[len(name) + 11:].split("-", 1)[0])
+        except ValueError:
+            continue
+        if pid != os.getpid() and not _running(pid):
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _running(pid):
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise ValueError("it is a single .npy array")
-            return {key: npz[key] for key in npz.files}
-    except ValueError as exc:
-        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
-            raise ValueError(f"{path!r} holds pickled objects; xpnn never unpickles, refused") from None
-        raise ValueError(f"{path!r} is not an xpnn model file: {exc}") from None
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise ValueError(f"{path!r} is corrupt or truncated: {type(exc).__name__}: {exc}") from None
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
 
 
-def _header(arrays, path):
-    try:
-        header = json.loads(arrays.pop("header").tobytes().decode())
-    except (KeyError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path!r} has no readable xpnn header ({type(exc).__name__})") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ValueError(f"{path!r} is not an xpnn model file (format {header!r:.80})")
-    if header.get("version") != VERSION:
-        raise ValueError(f"{path!r} has format version {header.get('version')!r}; this xpnn "
-                         f"reads version {VERSION}")
-    return header
-
+# ------------------------------------------------------------------------------ loading
 
 def load(path, *, backend=None, expected=None):
     """Load a model written by :func:`save`; it predicts on ``backend`` (None: the default).
 
     Raises
     ------
+    FileNotFoundError
+        No such file.
     ValueError
-        Corrupt, truncated, pickled, wrong-version or wrong-class files, or arrays whose shapes
-        do not fit the header.
+        Anything else that is not an intact xpnn model file of a readable version (the message
+        says what the file is or what is wrong with it); pickled objects are never unpickled.
     """
     path = os.fspath(path)
-    arrays = _read(path)
-    header = _header(arrays, path)
-    classes = _registry()
-    name = header.get("class")
-    if name not in classes or (expected is not None and name != expected.__name__):
-        want = expected.__name__ if expected is not None else sorted(classes)
-        raise ValueError(f"{path!r} holds a {name!r}; expected {want}")
-    hyper = dict(header["hyperparameters"])
-    if "hidden_layer_sizes" in hyper:
-        hyper["hidden_layer_sizes"] = tuple(hyper["hidden_layer_sizes"])
-    model = classes[name](**hyper)
-    params = {k: v for k, v in arrays.items() if k[0] in "Wb" and k[1:].isdigit()}
-    _check_shapes(params, model, header, path)
-    from .backend import default_backend_name
-
-    model.backend_ = get_backend(backend if backend is not None else default_backend_name())
-    fitted = {"params_": params, "costs_": arrays["costs"], "n_features_in_": header["n_features_in"],
-              "n_iter_": header["n_iter"], "n_outputs_": header["n_outputs"],
-              "out_activation_": header["head"], "_device_params": {}}
-    if "classes" in arrays:
-        fitted["classes_"] = arrays["classes"]
-    else:
-        fitted["_y_ndim"] = header["y_ndim"]
+    members = _open(path)
+    try:
+        header = _check_header(_header(members, path), path)
+        cls = _model_class(header, path, expected)
+        model = _build(cls, header, path)
+        arrays = _arrays(members, header, path)
+    finally:
+        members.archive.close()
+    fitted = _fitted_state(model, header, arrays, path)
+    fitted["backend_"] = get_backend(backend)
     model.__dict__.update(fitted)
     return model
 
 
-def _check_shapes(params, model, header, path):
+def _open(path):
+    """{member name: bytes}: the zip's members, each read to its end (CRC checked), after the
+    header allows their names and sizes."""
+    if os.path.isdir(path):
+        raise ValueError(f"{path!r} is a directory, not an xpnn model file (.npz)")
+    with open(path, "rb") as f:  # FileNotFoundError passes through
+        start = f.read(8)
+    if start.startswith(b"\x93NUMPY"):
+        raise ValueError(f"{path!r} is a single NumPy .npy array, not an xpnn model file (.npz)")
+    if start.startswith(b"\x80") and not start.startswith(b"PK"):
+        raise ValueError(f"{path!r} holds pickled objects; xpnn never unpickles, refused")
+    if not start.startswith(b"PK"):
+        raise ValueError(f"{path!r} is not an xpnn model file: not a zip archive (it starts with "
+                         f"{start!r})")
+    try:
+        archive = zipfile.ZipFile(path)
+    except Exception as exc:  # BadZipFile, EOFError, OSError, ValueError...
+        raise _corrupt(path, exc) from None
+    return _LazyMembers(archive, path)
+
+
+class _LazyMembers:
+    """The zip's members, read one at a time, only when asked for and within a size limit."""
+
+    def __init__(self, archive, path):
+        self.archive, self.path = archive, path
+        self.infos = {info.filename: info for info in archive.infolist()}
+
+    def read(self, name, limit):
+        info = self.infos.get(name)
+        if info is None:
+            raise ValueError(f"{self.path!r} is not an xpnn model file: it has no {name!r}")
+        if info.file_size > limit:
+            raise ValueError(f"{self.path!r} is corrupt: {name!r} declares {info.file_size} bytes, "
+                             f"more than the {limit} its header allows")
+        try:
+            with self.archive.open(info) as member:
+                data = member.read(limit + 1)  # reading to the end checks the zip CRC
+        except Exception as exc:  # BadZipFile (CRC), RuntimeError (encrypted), NotImplementedError...
+            raise _corrupt(self.path, exc) from None
+        if len(data) > limit:
+            raise ValueError(f"{self.path!r} is corrupt: {name!r} is larger than it declares")
+        return data
+
+
+def _corrupt(path, exc):
+    return ValueError(f"{path!r} is corrupt or truncated: {type(exc).__name__}: {exc}")
+
+
+def _npy(data, name, path):
+    """A .npy member's array, never unpickled."""
+    try:
+        return np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+            raise ValueError(f"{path!r} holds pickled objects; xpnn never unpickles, refused") from None
+        raise ValueError(f"{path!r} is corrupt: {name!r} is not a readable array ({exc})") from None
+    except Exception as exc:  # SyntaxError, tokenize errors, EOFError, MemoryError from a bad header
+        raise ValueError(f"{path!r} is corrupt: {name!r} is not a readable array "
+                         f"({type(exc).__name__}: {exc})") from None
+
+
+def _header(members, path):
+    if "header.npy" not in members.infos:
+        if any(name.endswith(".pkl") or name.endswith(".pickle") for name in members.infos):
+            raise ValueError(f"{path!r} holds pickled objects; xpnn never unpickles, refused")
+        raise ValueError(f"{path!r} has no readable xpnn header (it is a zip archive without one)")
+    raw = _npy(members.read("header.npy", _MAX_HEADER_BYTES), "header.npy", path)
+    try:
+        if raw.dtype != np.uint8 or raw.ndim != 1:
+            raise TypeError(f"header array of dtype {raw.dtype}, shape {raw.shape}")
+        return json.loads(raw.tobytes().decode())
+    except (TypeError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"{path!r} has no readable xpnn header ({type(exc).__name__})") from None
+
+
+def _check_header(header, path):
+    """The header against the format's schema: every field present, of its type."""
+    def bad(what):
+        return ValueError(f"{path!r} has an invalid xpnn header: {what}")
+
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ValueError(f"{path!r} is not an xpnn model file (format {header!r:.80})")
+    version = header.get("version")
+    if version not in READABLE:
+        raise ValueError(f"{path!r} has format version {version!r}; this xpnn reads versions "
+                         f"{list(READABLE)} (it writes version {VERSION})")
+    header = {"head": "sigmoid", "n_outputs": 1, **header}  # version 1: binary classifiers only
+    fields = {"class": str, "hyperparameters": dict, "n_features_in": int, "dtype": str,
+              "n_iter": int, "head": str, "n_outputs": int}
+    for key, kind in fields.items():
+        if not isinstance(header.get(key), kind) or isinstance(header.get(key), bool):
+            raise bad(f"{key!r} must be a {kind.__name__}; got {header.get(key)!r:.60}")
+    if header["dtype"] not in ("float64", "float32"):
+        raise bad(f"dtype must be 'float64' or 'float32'; got {header['dtype']!r:.40}")
+    if header["head"] not in _HEADS:
+        raise bad(f"head must be one of {sorted(_HEADS)}; got {header['head']!r:.40}")
+    for key in ("n_features_in", "n_outputs"):
+        if not 1 <= header[key] <= 2**31:
+            raise bad(f"{key} must be between 1 and 2**31; got {header[key]}")
+    if version >= 3 and not isinstance(header.get("arrays"), dict):
+        raise bad("'arrays' (dtype, shape and SHA-256 of every array) is missing")
+    return header
+
+
+def _model_class(header, path, expected):
+    classes = _registry()
+    name = header["class"]
+    if name not in classes or (expected is not None and name != expected.__name__):
+        want = expected.__name__ if expected is not None else sorted(classes)
+        raise ValueError(f"{path!r} holds a {name!r:.60}; expected {want}")
+    return classes[name]
+
+
+def _build(cls, header, path):
+    """The estimator from the saved hyperparameters (missing ones, from older versions, take
+    their defaults), checked as fit checks them."""
+    hyper = dict(header["hyperparameters"])
+    unknown = sorted(set(hyper) - set(cls._param_names()))
+    if unknown:
+        raise ValueError(f"{path!r} has an invalid xpnn header: unknown hyperparameter(s) "
+                         f"{unknown} for {cls.__name__}")
+    if isinstance(hyper.get("hidden_layer_sizes"), list):
+        hyper["hidden_layer_sizes"] = tuple(hyper["hidden_layer_sizes"])
+    model = cls(**hyper)
+    try:
+        model._checked_hyperparameters()
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{path!r} has an invalid xpnn header: {exc}") from None
+    return model
+
+
+def _expected_shapes(model, header):
     dims = [header["n_features_in"], *model._hidden_layer_sizes(), header["n_outputs"]]
-    want = {}
+    shapes = {}
     for l in range(1, len(dims)):
-        want[f"W{l}"], want[f"b{l}"] = (dims[l], dims[l - 1]), (dims[l], 1)
-    got = {k: v.shape for k, v in params.items()}
+        shapes[f"W{l}"], shapes[f"b{l}"] = (dims[l], dims[l - 1]), (dims[l], 1)
+    return shapes
+
+
+def _arrays(members, header, path):
+    """Every array the format defines, checked against the header's dtype, shape and digest."""
+    names = [n[:-4] for n in members.infos if n.endswith(".npy") and n != "header.npy"]
+    unexpected = [n for n in members.infos if n != "header.npy" and not _defined(n)]
+    if unexpected:
+        raise ValueError(f"{path!r} is not an xpnn model file: it holds unexpected member(s) "
+                         f"{unexpected[:5]} (refused unread)")
+    declared = header.get("arrays")
+    if declared is not None and sorted(declared) != sorted(names):
+        raise ValueError(f"{path!r} is inconsistent: its header lists arrays {sorted(declared)} "
+                         f"but it holds {sorted(names)}")
+    arrays = {}
+    for name in names:
+        spec = None if declared is None else declared[name]
+        limit = _member_limit(spec, path, name)
+        array = _npy(members.read(f"{name}.npy", limit), name, path)
+        if spec is not None:
+            if (array.dtype.str, list(array.shape)) != (spec["dtype"], spec["shape"]) \
+                    or _digest(array) != spec["sha256"]:
+                raise ValueError(f"{path!r} is corrupt: {name!r} does not match its SHA-256, dtype "
+                                 "or shape in the header")
+        arrays[name] = array
+    return arrays
+
+
+def _defined(member):
+    """True for the members the format defines: costs, classes, W<l>, b<l> (.npy each)."""
+    name = member[:-4] if member.endswith(".npy") else None
+    if name is None:
+        return False
+    return name in {"costs", "classes"} or (name[:1] in ("W", "b") and name[1:].isdigit())
+
+
+def _member_limit(spec, path, name):
+    """Bytes a member may take: its declared data plus a .npy header (or a bound for old files)."""
+    if spec is None:
+        return 1 << 31
+    try:
+        count = int(np.prod([int(n) for n in spec["shape"]], dtype=np.int64))
+        itemsize = np.dtype(spec["dtype"]).itemsize
+        if any(int(n) < 0 for n in spec["shape"]) or count * itemsize > 1 << 40:
+            raise ValueError("shape out of range")
+        assert isinstance(spec["sha256"], str)
+    except Exception as exc:
+        raise ValueError(f"{path!r} has an invalid xpnn header: array {name!r}: "
+                         f"{type(exc).__name__}: {exc}") from None
+    return count * itemsize + _NPY_HEADER_SLACK
+
+
+def _fitted_state(model, header, arrays, path):
+    """The fitted attributes, after checking the arrays make one consistent model."""
+    params = {k: v for k, v in arrays.items() if k[0] in "Wb"}
+    want = _expected_shapes(model, header)
+    got = {k: tuple(v.shape) for k, v in params.items()}
     if got != want or any(v.dtype != np.dtype(header["dtype"]) for v in params.values()):
         raise ValueError(f"{path!r} is inconsistent: parameter shapes {got} (dtype "
                          f"{[str(v.dtype) for v in params.values()]}), header says {want} "
                          f"({header['dtype']})")
+    if not all(np.all(np.isfinite(v)) for v in params.values()):
+        raise ValueError(f"{path!r} is corrupt: its parameters hold NaN or infinity")
+    costs = arrays.get("costs")
+    if costs is None or costs.ndim != 1 or costs.dtype.kind != "f":
+        raise ValueError(f"{path!r} is inconsistent: 'costs' must be a 1-D float array")
+    for array in params.values():
+        array.flags.writeable = False  # predictions follow params_: see _BaseNet._params_on
+    fitted = {"params_": params, "costs_": costs, "n_features_in_": header["n_features_in"],
+              "n_iter_": header["n_iter"], "n_outputs_": header["n_outputs"],
+              "out_activation_": header["head"], "_device_params": {},
+              "validation_scores_": None, "best_iteration_": None}
+    if hasattr(model, "class_weight"):  # a classifier
+        fitted["classes_"] = _classes(arrays, header, path)
+    else:
+        if header["head"] != "identity" or header.get("y_ndim") not in (1, 2):
+            raise ValueError(f"{path!r} is inconsistent: a regressor needs the identity head and "
+                             "y_ndim 1 or 2")
+        fitted["_y_ndim"] = header["y_ndim"]
+    return fitted
+
+
+def _classes(arrays, header, path):
+    classes = arrays.get("classes")
+    if classes is None or classes.ndim != 1:
+        raise ValueError(f"{path!r} is inconsistent: a classifier needs a 1-D 'classes' array")
+    head, k = header["head"], header["n_outputs"]
+    want = {"softmax": k, "sigmoid": 2 if k == 1 else k}.get(head)
+    if want is None or classes.shape[0] != want:
+        raise ValueError(f"{path!r} is inconsistent: {classes.shape[0]} classes for a {head} head "
+                         f"with {k} unit(s) (expected {want})")
+    kind = header.get("classes_object")
+    if kind is not None:
+        classes = np.array(classes.tolist(), dtype=object)
+    return classes

@@ -70,10 +70,10 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
                   "iteration" if batch_size is None else "epoch")
     monitor = _Monitor(early_stopping, head, activations) if early_stopping is not None else None
     total_weight = m if S is None else xp.sum(S)
-    epoch = 0
+    checkpoint = (0, params, state, t)  # the last recorded epoch with a finite cost
     for epoch in range(n_epochs):
         record = epoch % cost_every == 0
-        before, total = params, 0.0
+        before, state_before, t_before, total = params, state, t, 0.0
         for Xb, Yb, Sb in _batches(X, Y, S, batch_size, rng):
             t += 1
             masks = None if draw is None else draw(Xb.shape[1])
@@ -91,12 +91,35 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
             else:
                 scored, epoch_cost = params, total / total_weight
             values = _read(epoch_cost, None if monitor is None else monitor.score(scored))
-            stop = log.record(epoch, values[0], scored)
+            noticed = epoch
+            if not math.isfinite(values[0]) and batch_size is None and draw is None:
+                replay = dict(head=head, S=S, alpha=alpha, optimizer=optimizer)
+                values[0], noticed = _first_non_finite(X, Y, activations, checkpoint, epoch, **replay)
+            elif math.isfinite(values[0]):
+                checkpoint = (epoch, before, state_before, t_before)
+            stop = log.record(noticed, values[0], scored)
             if stop is None and monitor is not None and monitor.update(epoch, values[1], scored):
                 stop = monitor.best
             if stop is not None:
                 return _result(stop, log, epoch + 1, state, t, monitor)
     return _result(log.finish(params), log, n_epochs, state, t, monitor)
+
+
+def _first_non_finite(X, Y, activations, checkpoint, noticed, *, head, S, alpha, optimizer):
+    """Full batch, no dropout: replay the deterministic iterations since the last finite check
+    to find the first with a non-finite cost (host reads only on this divergence path, never in
+    normal training). Returns (that cost, that iteration)."""
+    epoch, params, state, t = checkpoint
+    while True:
+        AL, caches = forward(X, params, activations)
+        cost = float(cost_from_logits(caches[-1][1], Y, head, S)
+                     + (l2_penalty(params, alpha, X.shape[1]) if alpha else 0.0))
+        if not math.isfinite(cost) or epoch >= noticed:
+            return cost, epoch
+        grads = backward(AL, Y, caches, params, activations, head=head, S=S, alpha=alpha)
+        t += 1
+        params, state = optimizer.update(params, grads, state, t)
+        epoch += 1
 
 
 def _result(params, log, n_iter, state, t, monitor):

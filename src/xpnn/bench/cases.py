@@ -20,8 +20,10 @@ from ..initializers import initialize_parameters
 from . import peers
 
 PROFILES = {
-    "quick": dict(dot_n=10**6, fit_iter=200, big_m=1024, gemm_n=2048, loop_rounds=2, min_time=0.3),
-    "full": dict(dot_n=10**6, fit_iter=2000, big_m=8192, gemm_n=4096, loop_rounds=3, min_time=1.0),
+    "quick": dict(dot_n=10**6, fit_iter=200, big_m=1024, gemm_n=2048, loop_rounds=2, min_time=0.3,
+                  epoch_m=(5000, 20000)),
+    "full": dict(dot_n=10**6, fit_iter=2000, big_m=8192, gemm_n=4096, loop_rounds=3, min_time=1.0,
+                 epoch_m=(5000, 20000, 80000)),
 }
 LR_SHAPES = [(12288, 209), (100, 10000)]
 NETS = {  # group -> (layer dims, hidden activation, m or profile key, learning rate)
@@ -162,6 +164,32 @@ def lr_fit_cases(n_x, m, n_iter, backends, dtypes):
                    "course-style optimize() loop in NumPy", shape=shape)
 
 
+def minibatch_epoch_cases(m, backends, dtypes, n_x=100, batch_size=64):
+    """One epoch of mini-batch gradient descent on [n_x, 16, 1]: its time must grow linearly
+    with m (the examples are shuffled into one copy of X per epoch, then sliced)."""
+    from ..optimizers import gd
+    from ..training import run
+
+    X_rows, Y = _data(n_x, m)
+    dims = [n_x, 16, 1]
+    group = f"minibatch-epoch-{n_x}x{m}-b{batch_size}"
+    shape = {"n_x": n_x, "m": m, "batch_size": batch_size}
+    flops = step_flops(dims, m)
+    for prefix, be in backends:
+        for dtype in dtypes:
+            X, Yb = be.asarray(X_rows, dtype).T, be.asarray(Y, dtype)
+            params = initialize_parameters(dims, scheme="he", seed=0, backend=be, dtype=dtype)
+            acts = network.layer_activations(2, "relu")
+
+            def epoch(X=X, Yb=Yb, params=params, acts=acts, be=be):
+                out = run(X, Yb, params, acts, optimizer=gd(0.01), n_epochs=1, batch_size=batch_size,
+                          random_state=0, cost_every=1).params
+                be.synchronize()
+                return out
+            yield Case(group, f"xpnn-{prefix}-{dtype}", epoch, dtype, flops, "one epoch",
+                       device=str(be.device), shape=shape)
+
+
 def build_cases(profile="quick", backends=("numpy", "gpu"), dtypes=("float64", "float32")):
     """Every case of the profile, group by group (loop columns first)."""
     p = PROFILES[profile]
@@ -175,6 +203,8 @@ def build_cases(profile="quick", backends=("numpy", "gpu"), dtypes=("float64", "
         loop = "python" if dims[0] * m < 10**4 else "per-example"
         yield from net_step_cases(group + (f"-m{m}" if group.endswith("big") else ""), dims, hidden,
                                   m, lr, be, dtypes, loop=loop)
+    for m in p["epoch_m"]:
+        yield from minibatch_epoch_cases(m, be, dtypes)
 
 
 def gemm_cases(profile, backends, dtypes):

@@ -22,6 +22,9 @@ def run(name, *, backend=None, out="lessons", quick=False):
     from ..estimators import ConvergenceWarning
 
     module = importlib.import_module(f".{name.replace('-', '_')}", __name__)
+    if quick:
+        print("quick run: few iterations and small sizes, so the figures below are not the "
+              "course's; its columns (and docs/lessons.md) are full runs")
     with warnings.catch_warnings():  # lessons show nets that do not learn on purpose (zero init,
         warnings.simplefilter("ignore", ConvergenceWarning)  # tiny rates) and say so themselves
         return module.run(backend=backend, out=out, quick=quick)

@@ -21,7 +21,8 @@ def run(*, backend=None, out="lessons", quick=False):
               for s in SCHEMES}
     _common.report_backend(models["he"])
     print(f"two circles, [2, 10, 5, 1] relu net, learning rate 0.01, {n_iter} iterations")
-    accuracy = {s: (100 * m.score(X_train, y_train), 100 * m.score(X_test, y_test)) for s, m in models.items()}
+    accuracy = {s: (100 * m.score(X_train, y_train), 100 * m.score(X_test, y_test))
+                for s, m in models.items()}
     _common.table([(s, f"{a[0]:.2f}", f"{a[1]:.2f}", f"{COURSE[s][0]:.2f} / {COURSE[s][1]:.2f}")
                    for s, a in accuracy.items()], ("init", "train %", "test %", "course train / test %"))
     W1 = models["zeros"].params_["W1"]
