@@ -46,10 +46,17 @@ def test_lesson_figures_are_computed_not_printed_constants(tmp_path):
 
 
 def test_example_script_runs(tmp_path):
-    script = Path(__file__).parents[1] / "examples" / "broadcasting.py"
-    done = subprocess.run([sys.executable, str(script), "--out", str(tmp_path)], capture_output=True,
-                          text=True, check=True)
+    script = Path(__file__).parents[1] / "examples" / "plot_broadcasting.py"
+    done = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True,
+                          check=True, cwd=tmp_path)
     assert "equals the explicit loop: True" in done.stdout
+    assert (tmp_path / "lessons" / "broadcasting.png").exists()
+
+
+def test_every_lesson_has_a_gallery_example():
+    examples = Path(__file__).parents[1] / "examples"
+    assert sorted(p.name for p in examples.glob("plot_*.py")) == sorted(
+        f"plot_{name.replace('-', '_')}.py" for name in LESSONS)
 
 
 def test_unknown_lesson():

@@ -14,55 +14,66 @@ from .backend import namespace, scalar
 
 
 class Activation(NamedTuple):
+    """An activation: ``forward(Z) -> A`` and ``derivative(Z, A) -> g'(Z)``."""
+
     forward: Callable[[Any], Any]
     derivative: Callable[[Any, Any], Any]
 
 
 def sigmoid(Z):
-    """1 / (1 + e^-Z) via e^-|Z|: no overflow for any |Z|, accurate in both tails."""
+    """1 / (1 + exp(-Z)) via exp(-abs(Z)): no overflow for any Z, accurate in both tails."""
     xp = namespace(Z)
     E = xp.exp(-xp.abs(Z))  # in (0, 1]: never overflows
     return xp.where(Z >= 0, 1.0, E) / (1.0 + E)
 
 
 def sigmoid_prime(Z, A=None):
+    """sigmoid'(Z) = A (1 - A), with A = sigmoid(Z) reused when given."""
     A = sigmoid(Z) if A is None else A
     return A * (1.0 - A)
 
 
 def tanh(Z):
+    """tanh(Z), elementwise."""
     return namespace(Z).tanh(Z)
 
 
 def tanh_prime(Z, A=None):
+    """tanh'(Z) = 1 - A², with A = tanh(Z) reused when given."""
     A = tanh(Z) if A is None else A
     return 1.0 - A * A
 
 
 def relu(Z):
+    """max(Z, 0), elementwise (NaN stays NaN)."""
     return namespace(Z).maximum(Z, scalar(0.0, Z))  # NaN stays NaN (no where() that zeroes it)
 
 
 def relu_prime(Z, A=None):
+    """1 where Z > 0, else 0 (the subgradient 0 at Z = 0)."""
     xp = namespace(Z)
     return xp.astype(Z > 0, Z.dtype)
 
 
 def leaky_relu(Z, slope=0.01):
+    """Z where Z > 0, else slope * Z."""
     xp = namespace(Z)
     return xp.where(Z > 0, Z, slope * Z)
 
 
 def leaky_relu_prime(Z, A=None, slope=0.01):
+    """1 where Z > 0, else slope."""
     xp = namespace(Z)
     return xp.where(Z > 0, xp.ones_like(Z), slope)
 
 
 def identity(Z):
+    """Z itself (the regression head's output activation)."""
     return Z
 
 
 def identity_prime(Z, A=None):
+    """Ones shaped like Z."""
     return namespace(Z).ones_like(Z)
 
 

@@ -1,6 +1,7 @@
 """Output heads: the last layer's activation, its cost computed stably from the logits, and dZ[L].
 
-Each entry of :data:`HEADS` is a :class:`Head` ``(activation, loss, dZ)`` for Y of shape (k, m):
+Each entry of ``HEADS`` is a :class:`Head` ``(name, activation, loss, dZ, score)`` for Y of shape
+(k, m):
 
 - ``"sigmoid"``: k independent sigmoid units with binary cross-entropy (binary classification
   for k = 1, as in the course; multilabel for k > 1);
@@ -31,7 +32,7 @@ class Head(NamedTuple):
 
 
 def binary_cross_entropy_loss(Z, Y):
-    """-[y log s(z) + (1-y) log(1-s(z))] = max(z, 0) - z y + log1p(e^-|z|), summed over the
+    """-[y log s(z) + (1-y) log(1-s(z))] = max(z, 0) - z y + log1p(exp(-abs(z))), summed over the
     k units: (1, m), finite for any z."""
     xp = namespace(Z, Y)
     loss = xp.maximum(Z, scalar(0.0, Z)) - Z * Y + xp.log1p(xp.exp(-xp.abs(Z)))
@@ -46,7 +47,7 @@ def softmax(Z):
 
 
 def log_softmax(Z):
-    """Z - logsumexp(Z) over the k rows, with the max subtracted first: finite for |Z| ~ 1e4."""
+    """Z - logsumexp(Z) over the k rows, with the max subtracted first: finite for abs(Z) ~ 1e4."""
     xp = namespace(Z)
     shifted = Z - xp.max(Z, axis=0, keepdims=True)
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=0, keepdims=True))

@@ -2,7 +2,7 @@
 
 A file holds the parameters in course notation (W1, b1, ...), ``costs_``, ``classes_`` (for
 classifiers) and a JSON header: format version, estimator class, hyperparameters, dtype,
-n_features_in_, the output head and its units, and for every array its dtype, shape and the
+``n_features_in_``, the output head and its units, and for every array its dtype, shape and the
 SHA-256 of its bytes.
 
 Loading promises one of two outcomes: the identical model, or a ValueError saying what is wrong.
@@ -144,7 +144,7 @@ def _running(pid):
 # ------------------------------------------------------------------------------ loading
 
 def load(path, *, backend=None, expected=None):
-    """Load a model written by :func:`save`; it predicts on ``backend`` (None: the default).
+    """Load a model written by :func:`~xpnn.persistence.save`; it predicts on ``backend`` (None: the default).
 
     Raises
     ------

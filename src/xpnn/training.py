@@ -195,7 +195,7 @@ class _Monitor:
 
 class CostLog:
     """The costs read back during training, the last parameters whose cost was finite, and what
-    to do on divergence (raise :class:`DivergenceError`, or warn and keep those parameters)."""
+    to do on divergence (raise :class:`xpnn.DivergenceError`, or warn and keep those parameters)."""
 
     def __init__(self, params, learning_rate, on_divergence="raise", callback=None, unit="iteration"):
         self.costs, self.last_finite = [], params

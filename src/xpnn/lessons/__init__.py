@@ -2,8 +2,8 @@
 
 Every lesson prints its figures next to the course's, reports the backend it actually ran on,
 and writes its picture(s) as PNG into ``out``. ``quick=True`` runs for seconds with few
-iterations and small sizes (the figures then differ from the course's; the full run is what
-docs/lessons.md shows).
+iterations and small sizes (the figures then differ from the course's; the full run is what the
+documentation's lessons gallery shows, with the pictures).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def run(name, *, backend=None, out="lessons", quick=False):
     module = importlib.import_module(f".{name.replace('-', '_')}", __name__)
     if quick:
         print("quick run: few iterations and small sizes, so the figures below are not the "
-              "course's; its columns (and docs/lessons.md) are full runs")
+              "course's; its columns (and the lessons gallery of the documentation) are full runs")
     with warnings.catch_warnings():  # lessons show nets that do not learn on purpose (zero init,
         warnings.simplefilter("ignore", ConvergenceWarning)  # tiny rates) and say so themselves
         return module.run(backend=backend, out=out, quick=quick)
