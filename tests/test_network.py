@@ -258,5 +258,5 @@ def test_train_reads_the_device_only_every_cost_every_iterations(n_iter, cost_ev
                              n_iter=n_iter, cost_every=cost_every)
     cost_reads = -(-n_iter // cost_every)
     assert len(costs) == cost_reads
-    # one bool for the input check, one float per recorded cost, one bool for the final check
-    assert reads == ["__bool__"] + ["__float__"] * cost_reads + ["__bool__"]
+    # one bool for the input check, one float per recorded cost, one for the final finiteness check
+    assert reads == ["__bool__"] + ["__float__"] * (cost_reads + 1)

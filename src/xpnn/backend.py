@@ -2,7 +2,7 @@
 
 Everything else in xpnn takes its namespace from its inputs (:func:`namespace`) and
 never imports NumPy or CuPy. This module picks a namespace by name ("cpu", "gpu",
-"auto", "numpy", "cupy", "torch", "array_api_strict", "dask"), moves arrays to and from
+"auto", "numpy", "cupy", "torch", "jax", "array_api_strict", "dask"), moves arrays to and from
 it, synchronises devices, and draws random numbers on the host so that one seed gives
 the same numbers on every backend.
 """
@@ -37,12 +37,13 @@ def namespace(*arrays: Any) -> Any:
     return _NUMPY_NAMESPACE
 
 
-NAMES = ("auto", "cpu", "gpu", "numpy", "cupy", "torch", "array_api_strict", "dask")
+NAMES = ("auto", "cpu", "gpu", "numpy", "cupy", "torch", "jax", "array_api_strict", "dask")
 _ALIASES = {"cpu": "numpy", "np": "numpy", "cp": "cupy", "array-api-strict": "array_api_strict"}
 _COMPAT_MODULES = {  # name -> (module users install, namespace xpnn computes with)
     "numpy": ("numpy", "array_api_compat.numpy"),
     "cupy": ("cupy", "array_api_compat.cupy"),
     "torch": ("torch", "array_api_compat.torch"),
+    "jax": ("jax", "jax.numpy"),
     "array_api_strict": ("array_api_strict", "array_api_strict"),
     "dask": ("dask.array", "array_api_compat.dask.array"),
 }
@@ -83,15 +84,36 @@ class Backend:
         device = self.device.id if self.name == "cupy" else self.device
         if self.name == "torch":
             device = str(device)
+        if self.name == "jax":
+            device = None  # JAX devices do not pickle: restore onto the default device
         return _restore, (self.name, self.requested, device, self.fallback_reason)
+
+    # ------------------------------------------------------------------ capabilities
+    @property
+    def can_mutate(self) -> bool:
+        """Whether arrays can be written in place (False for JAX and Dask)."""
+        return self.name not in {"jax", "dask"}
+
+    def compile(self, function: Any, static_argnames: tuple[str, ...] = ()) -> Any:
+        """``function`` compiled for this backend where it has a compiler (``jax.jit`` on JAX,
+        with ``static_argnames`` static), else ``function`` itself."""
+        if self.name == "jax":
+            return _jax_jit(function, tuple(static_argnames))
+        return function
 
     def dtype(self, dtype: Any = "float64") -> Any:
         """The namespace's floating dtype for "float64"/"float32" (or a NumPy/xp dtype)."""
         key = _dtype_name(dtype)
         supported = _supported_dtypes(self.xp, self.device)
         if supported is not None and key not in supported:
+            hint = ""
+            if self.name == "jax" and key == "float64":
+                hint = (" (JAX computes in float32 unless you enable 64-bit mode yourself: "
+                        "jax.config.update('jax_enable_x64', True) at startup; xpnn never changes "
+                        "JAX's global configuration)")
             raise ValueError(f"dtype {key!r} is not supported by backend {self.name!r} on "
-                             f"device {self.device}; use one of {[d for d in _DTYPES if d in supported]}")
+                             f"device {self.device}; use one of {[d for d in _DTYPES if d in supported]}"
+                             + hint)
         return getattr(self.xp, key)
 
     def asarray(self, x: Any, dtype: Any = None) -> Any:
@@ -115,9 +137,14 @@ class Backend:
         """``x`` as a NumPy array on the host (a copy for device arrays)."""
         return to_numpy(x)
 
-    def synchronize(self) -> None:
-        """Wait until queued device work is done (a no-op on the CPU)."""
-        if self.name == "cupy":
+    def synchronize(self, *results: Any) -> None:
+        """Wait until queued device work is done (a no-op on the CPU); JAX, which dispatches
+        asynchronously even there, waits for ``results``."""
+        if self.name == "jax":
+            import jax
+
+            jax.block_until_ready(results)
+        elif self.name == "cupy":
             import cupy
 
             cupy.cuda.get_current_stream().synchronize()
@@ -135,6 +162,14 @@ class Backend:
                        high: float = 1.0, dtype: Any = "float64") -> Any:
         """Uniform draws in [low, high), made on the host and moved here."""
         return self.asarray(rng_from(seed).uniform(low, high, shape), dtype=dtype)
+
+
+@functools.lru_cache(maxsize=32)
+def _jax_jit(function: Any, static_argnames: tuple[str, ...]) -> Any:
+    """One ``jax.jit`` wrapper per function, so its compilations are reused across calls."""
+    import jax
+
+    return jax.jit(function, static_argnames=static_argnames)
 
 
 def rng_from(seed: Any) -> np.random.Generator:
@@ -157,6 +192,10 @@ def to_numpy(x: Any) -> np.ndarray:
         return x.detach().cpu().numpy()
     if array_api_compat.is_dask_array(x):
         return to_numpy(x.compute())  # the computed chunks may be CuPy arrays
+    if array_api_compat.is_jax_array(x):
+        import jax
+
+        return np.asarray(jax.device_get(x))  # an explicit transfer (allowed by transfer guards)
     if array_api_compat.is_array_api_strict_namespace(namespace(x)):
         return np.asarray(x.to_device(type(x.device)("CPU_DEVICE")))
     return np.asarray(x)
@@ -166,10 +205,10 @@ def uniform_sampler(like: Any, seed: int):
     """A function ``shape -> array`` of uniform [0, 1) draws with ``like``'s dtype and device,
     for dropout masks drawn every step without a host round trip.
 
-    CuPy and torch draw with their own device generator seeded with ``seed``; NumPy,
+    CuPy, torch and JAX draw with their own device generator seeded with ``seed``; NumPy,
     array_api_strict draw with a host ``numpy.random.Generator(seed)`` (moved to the device for
     array_api_strict). So one seed gives identical masks on NumPy and array_api_strict, and
-    reproducible but different masks on CuPy and on torch (each its own stream).
+    reproducible but different masks on CuPy, torch and JAX (each its own stream).
     """
     be = backend_of(like)
     dtype = like.dtype
@@ -184,6 +223,15 @@ def uniform_sampler(like: Any, seed: int):
 
         generator = cupy.random.default_rng(seed)
         return lambda shape: generator.random(shape, dtype=dtype)
+    if be.name == "jax":
+        import jax
+
+        key = [jax.random.key(seed)]
+
+        def draw(shape):
+            key[0], sub = jax.random.split(key[0])
+            return jax.random.uniform(sub, shape, dtype=dtype)
+        return draw
     host, name = np.random.default_rng(seed), _dtype_name(dtype)
     if be.name == "numpy":
         return lambda shape: host.random(shape, dtype=name)
@@ -192,7 +240,17 @@ def uniform_sampler(like: Any, seed: int):
 
 def synchronize(x: Any) -> None:
     """Wait for the device that holds ``x`` (a no-op for host arrays)."""
-    backend_of(x).synchronize()
+    backend_of(x).synchronize(x)
+
+
+def read_scalars(*scalars: Any) -> list[float]:
+    """Host floats of 0-d device arrays, in one device-to-host read: ``float()`` for one value
+    (an explicit transfer on JAX), one stacked copy for several."""
+    if len(scalars) == 1:
+        (x,) = scalars
+        return [float(to_numpy(x)) if array_api_compat.is_jax_array(x) else float(x)]
+    xp = namespace(*scalars)
+    return [float(v) for v in to_numpy(xp.stack([xp.reshape(x, ()) for x in scalars]))]
 
 
 _OUT_OF_MEMORY_MARKERS = (  # what CUDA, cuBLAS/cuSOLVER/cuFFT and torch say when memory runs out
@@ -427,6 +485,11 @@ def _make(key: str, requested: str, device: Any, fallback_reason: str | None = N
         if not isinstance(device, cupy.cuda.Device):  # None (the current device) or an id
             device = cupy.cuda.Device() if device is None else cupy.cuda.Device(device)
         return Backend(key, requested, xp, device, True)
+    if key == "jax":
+        import jax
+
+        device = jax.devices()[0] if device is None else device
+        return Backend(key, requested, xp, device, device.platform == "gpu")
     return Backend(key, requested, xp, "cpu", False, fallback_reason)
 
 
@@ -459,6 +522,7 @@ def _name_of(xp: Any) -> str:
     for key, test in (("numpy", array_api_compat.is_numpy_namespace),
                       ("cupy", array_api_compat.is_cupy_namespace),
                       ("torch", array_api_compat.is_torch_namespace),
+                      ("jax", array_api_compat.is_jax_namespace),
                       ("array_api_strict", array_api_compat.is_array_api_strict_namespace),
                       ("dask", array_api_compat.is_dask_namespace)):
         if test(xp):
@@ -486,7 +550,8 @@ def backend_of(x: Any) -> Backend:
             return Backend(key, key, xp, "cpu", False)
         return Backend(key, key, xp, chunks.device, chunks.is_gpu, chunks=chunks)
     device = array_api_compat.device(x)
-    is_gpu = key == "cupy" or (key == "torch" and device.type == "cuda")
+    is_gpu = key == "cupy" or (key == "torch" and device.type == "cuda") or (
+        key == "jax" and device.platform == "gpu")
     return Backend(key, key, xp, device, is_gpu)
 
 
@@ -496,7 +561,7 @@ def _is_array_of(x: Any, backend: Backend) -> bool:
     other = backend_of(x)
     if other.name != backend.name:
         return False
-    return backend.name != "torch" or other.device == backend.device
+    return backend.name not in {"torch", "jax"} or other.device == backend.device
 
 
 def is_host_array(x: Any) -> bool:

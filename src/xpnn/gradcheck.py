@@ -38,10 +38,9 @@ def gradient_check(X, Y, params, activations, epsilon=1e-7, *, head="sigmoid", S
     grads = backward(AL, Y, caches, params, activations, **options)
     analytic = flatten({f"d{k}": grads[f"d{k}"] for k in params})
     theta = flatten(params)
-    approx = []
+    approx, index = [], xp.arange(theta.shape[0])
     for i in range(theta.shape[0]):
-        bump = xp.zeros_like(theta)
-        bump[i] = epsilon
+        bump = xp.where(index == i, epsilon, 0.0)  # no in-place write: JAX arrays are immutable
         plus = cost(X, Y, unflatten(theta + bump, params), activations, **options)
         minus = cost(X, Y, unflatten(theta - bump, params), activations, **options)
         approx.append((plus - minus) / (2 * epsilon))

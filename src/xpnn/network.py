@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ._validation import check_choice, check_network_inputs, check_positive_float, check_positive_int
 from .activations import Activation, get_activation
-from .backend import namespace
+from .backend import namespace, read_scalars
 from .heads import cost_from_logits, cost_gradient, get_head
 
 
@@ -125,7 +125,8 @@ def step(X, Y, params, activations, learning_rate, *, head="sigmoid", S=None):
 def all_finite(params):
     """True when every parameter is finite (one device-to-host read for all of them)."""
     xp = namespace(*params.values())
-    return bool(xp.all(xp.stack([xp.all(xp.isfinite(p)) for p in params.values()])))
+    everything = xp.all(xp.stack([xp.all(xp.isfinite(p)) for p in params.values()]))
+    return read_scalars(xp.astype(everything, params["W1"].dtype))[0] == 1.0
 
 
 def train(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,

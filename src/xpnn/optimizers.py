@@ -14,7 +14,7 @@ add no host synchronisation. The formulas are the course's (course 2, "Optimizat
 
 from __future__ import annotations
 
-import math
+import functools
 from typing import Any, Callable, NamedTuple
 
 from .backend import namespace
@@ -96,21 +96,29 @@ OPTIMIZERS = {"gd": gd, "momentum": momentum, "rmsprop": rmsprop, "adam": adam}
 
 
 def get_optimizer(name, learning_rate, **hyperparameters) -> Optimizer:
-    """The :class:`Optimizer` ``name`` with ``learning_rate`` (a float or a schedule lr(t))."""
+    """The :class:`Optimizer` ``name`` with ``learning_rate`` (a float or a schedule lr(t)).
+
+    With a constant rate the same settings return the same Optimizer object, so a compiled
+    training step (JAX) is reused across fits instead of compiled again."""
     if isinstance(name, Optimizer):
         return name
-    try:
-        factory = OPTIMIZERS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown optimizer {name!r}; choose from {sorted(OPTIMIZERS)}") from None
-    return factory(learning_rate, **hyperparameters)
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose from {sorted(OPTIMIZERS)}")
+    if callable(learning_rate):
+        return OPTIMIZERS[name](learning_rate, **hyperparameters)
+    return _constant_rate(name, float(learning_rate), tuple(sorted(hyperparameters.items())))
+
+
+@functools.lru_cache(maxsize=64)
+def _constant_rate(name, learning_rate, hyperparameters):
+    return OPTIMIZERS[name](learning_rate, **dict(hyperparameters))
 
 
 # ------------------------------------------------------------------- learning-rate decay
 
 DECAYS = {
     "inverse": lambda lr0, rate, interval, epoch: lr0 / (1 + rate * epoch),
-    "scheduled": lambda lr0, rate, interval, epoch: lr0 / (1 + rate * math.floor(epoch / interval)),
+    "scheduled": lambda lr0, rate, interval, epoch: lr0 / (1 + rate * (epoch // interval)),
     "exponential": lambda lr0, rate, interval, epoch: lr0 * rate ** epoch,
 }
 

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .backend import backend_of, namespace, rng_from, to_numpy, uniform_sampler, warn
+from .backend import backend_of, namespace, read_scalars, rng_from, uniform_sampler, warn
 from .heads import cost_from_logits, get_head
 from .network import DivergenceError, DivergenceWarning, all_finite, backward, forward, l2_penalty
 
@@ -61,7 +61,7 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
     state, t : the optimizer state and step count to continue from (None, 0: a fresh start).
     learning_rate : only named in divergence messages.
     """
-    xp, m = namespace(X, Y), X.shape[1]
+    xp, m, backend = namespace(X, Y), X.shape[1], backend_of(X)
     rng = rng_from(random_state)
     hidden = [params[f"W{l}"].shape[0] for l in range(1, len(activations))]
     draw = _dropout(dropout, X, rng, hidden)
@@ -71,20 +71,17 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
     monitor = _Monitor(early_stopping, head, activations) if early_stopping is not None else None
     total_weight = m if S is None else xp.sum(S)
     checkpoint = (0, params, state, t)  # the last recorded epoch with a finite cost
+    step = backend.compile(_step, static_argnames=_STATIC)
+    static = dict(activations=tuple(activations), head=head, alpha=alpha, optimizer=optimizer)
     for epoch in range(n_epochs):
         record = epoch % cost_every == 0
         before, state_before, t_before, total = params, state, t, 0.0
         for Xb, Yb, Sb in _batches(X, Y, S, batch_size, rng):
             t += 1
             masks = None if draw is None else draw(Xb.shape[1])
-            AL, caches = forward(Xb, params, activations, masks)
-            grads = backward(AL, Yb, caches, params, activations, head=head, S=Sb, alpha=alpha, masks=masks)
+            params, state, cost = step(params, state, t, Xb, Yb, Sb, masks, record=record, **static)
             if record:
-                cost = cost_from_logits(caches[-1][1], Yb, head, Sb)
-                if alpha:
-                    cost = cost + l2_penalty(params, alpha, Xb.shape[1])
                 total = total + cost * (Yb.shape[1] if Sb is None else xp.sum(Sb))
-            params, state = optimizer.update(params, grads, state, t)
         if record:
             if batch_size is None:  # the cost of the parameters before this iteration's update
                 scored, epoch_cost = before, cost
@@ -103,6 +100,24 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
             if stop is not None:
                 return _result(stop, log, epoch + 1, state, t, monitor)
     return _result(log.finish(params), log, n_epochs, state, t, monitor)
+
+
+_STATIC = ("activations", "head", "alpha", "optimizer", "record")
+
+
+def _step(params, state, t, Xb, Yb, Sb, masks, *, activations, head, alpha, optimizer, record):
+    """Forward, backward and update of one batch (and its cost, when recorded): compiled as one
+    function where the backend has a compiler (JAX; the keyword arguments are static), with no
+    host read inside."""
+    AL, caches = forward(Xb, params, activations, masks)
+    grads = backward(AL, Yb, caches, params, activations, head=head, S=Sb, alpha=alpha, masks=masks)
+    cost = None
+    if record:
+        cost = cost_from_logits(caches[-1][1], Yb, head, Sb)
+        if alpha:
+            cost = cost + l2_penalty(params, alpha, Xb.shape[1])
+    params, state = optimizer.update(params, grads, state, t)
+    return params, state, cost
 
 
 def _first_non_finite(X, Y, activations, checkpoint, noticed, *, head, S, alpha, optimizer):
@@ -130,10 +145,7 @@ def _result(params, log, n_iter, state, t, monitor):
 
 def _read(cost, score=None):
     """Host floats of the cost (and the validation score): one device read for both."""
-    if score is None:
-        return [float(cost)]
-    xp = namespace(cost, score)
-    return [float(v) for v in to_numpy(xp.stack([xp.reshape(cost, ()), xp.reshape(score, ())]))]
+    return read_scalars(cost) if score is None else read_scalars(cost, score)
 
 
 def _batches(X, Y, S, batch_size, rng):

@@ -53,15 +53,31 @@ def step_flops(dims, m):
 
 
 def xpnn_backends(names):
-    """(column prefix, Backend) for the requested xpnn backends; GPUs only when really usable."""
+    """(column prefix, Backend) for the requested xpnn backends; GPUs only when really usable,
+    optional peers (torch, JAX) only when installed."""
     out = []
     for name in names:
         if name in {"gpu", "cupy"}:
             if gpu_status()[0]:
                 out.append(("gpu", get_backend("cupy")))
-        else:
+            continue
+        try:
             backend = get_backend(name)
-            out.append((backend.name, backend))
+        except ImportError:
+            continue
+        out.append((backend.name, backend))
+    return out
+
+
+def _supported(backend, dtypes):
+    """The dtypes ``backend`` computes in (JAX: float32 unless x64 mode is on)."""
+    out = []
+    for dtype in dtypes:
+        try:
+            backend.dtype(dtype)
+        except ValueError:
+            continue
+        out.append(dtype)
     return out
 
 
@@ -85,12 +101,12 @@ def dot_cases(n, backends, dtypes):
     yield Case("dot-1e6", "loop", lambda: np.array([loops.dot(a_list, b_list)]), "float64",
                2 * n, "pure-Python for-loop", slow=True, shape=shape)
     for prefix, be in backends:
-        for dtype in dtypes:
+        for dtype in _supported(be, dtypes):
             A, B = be.asarray(a, dtype), be.asarray(b, dtype)
 
             def run(A=A, B=B, be=be):
                 out = A @ B
-                be.synchronize()
+                be.synchronize(out)
                 return np.array([float(out)])
             yield Case("dot-1e6", f"xpnn-{prefix}-{dtype}", run, dtype, 2 * n,
                        device=str(be.device), shape=shape)
@@ -116,14 +132,15 @@ def net_step_cases(group, dims, hidden, m, lr, backends, dtypes, *, loop="python
             X_rows.T, Y, params64, activations), "float64", flops,
             "per-example loop over NumPy vectors", slow=True, shape=shape)
     for prefix, be in backends:
-        for dtype in dtypes:
+        step = be.compile(network.step, static_argnames=("activations", "learning_rate"))
+        for dtype in _supported(be, dtypes):
             X, Yb = be.asarray(X_rows, dtype).T, be.asarray(Y, dtype)  # the estimator's view
             params = {k: be.asarray(v, dtype) for k, v in params64.items()}
-            activations = network.layer_activations(L, hidden)
+            activations = tuple(network.layer_activations(L, hidden))
 
-            def run(X=X, Yb=Yb, params=params, activations=activations, be=be):
-                _, grads, _ = network.step(X, Yb, params, activations, lr)
-                be.synchronize()
+            def run(X=X, Yb=Yb, params=params, activations=activations, be=be, step=step):
+                _, grads, _ = step(X, Yb, params, activations=activations, learning_rate=lr)
+                be.synchronize(grads)
                 return grads
             yield Case(group, f"xpnn-{prefix}-{dtype}", run, dtype, flops, device=str(be.device),
                        shape=shape)
@@ -149,7 +166,7 @@ def lr_fit_cases(n_x, m, n_iter, backends, dtypes):
     shape = {"n_x": n_x, "m": m, "n_iter": n_iter}
     flops = n_iter * step_flops([n_x, 1], m)
     for prefix, be in backends:
-        for dtype in dtypes:
+        for dtype in _supported(be, dtypes):
             X = be.asarray(X_rows, dtype)  # on the device already: the fit itself is timed
 
             def run(X=X, be=be, dtype=dtype):
@@ -176,15 +193,15 @@ def minibatch_epoch_cases(m, backends, dtypes, n_x=100, batch_size=64):
     shape = {"n_x": n_x, "m": m, "batch_size": batch_size}
     flops = step_flops(dims, m)
     for prefix, be in backends:
-        for dtype in dtypes:
+        for dtype in _supported(be, dtypes):
             X, Yb = be.asarray(X_rows, dtype).T, be.asarray(Y, dtype)
             params = initialize_parameters(dims, scheme="he", seed=0, backend=be, dtype=dtype)
-            acts = network.layer_activations(2, "relu")
+            acts, optimizer = network.layer_activations(2, "relu"), gd(0.01)
 
-            def epoch(X=X, Yb=Yb, params=params, acts=acts, be=be):
-                out = run(X, Yb, params, acts, optimizer=gd(0.01), n_epochs=1, batch_size=batch_size,
+            def epoch(X=X, Yb=Yb, params=params, acts=acts, be=be, optimizer=optimizer):
+                out = run(X, Yb, params, acts, optimizer=optimizer, n_epochs=1, batch_size=batch_size,
                           random_state=0, cost_every=1).params
-                be.synchronize()
+                be.synchronize(out)
                 return out
             yield Case(group, f"xpnn-{prefix}-{dtype}", epoch, dtype, flops, "one epoch",
                        device=str(be.device), shape=shape)
@@ -213,12 +230,12 @@ def gemm_cases(profile, backends, dtypes):
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
     for prefix, be in xpnn_backends(backends):
-        for dtype in dtypes:
+        for dtype in _supported(be, dtypes):
             A, B = be.asarray(a, dtype), be.asarray(b, dtype)
 
             def run(A=A, B=B, be=be):
                 C = A @ B
-                be.synchronize()
+                be.synchronize(C)
                 return C
             yield Case("gemm", f"{prefix}-{dtype}", run, dtype, 2.0 * n**3, device=str(be.device),
                        shape={"n": n})

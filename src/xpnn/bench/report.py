@@ -17,6 +17,9 @@ RATIOS = [  # (label, numerator column, denominator column); < 1 means the numer
     ("numpy / gpu f32", "xpnn-numpy-float32", "xpnn-gpu-float32"),
     ("numpy / gpu f64", "xpnn-numpy-float64", "xpnn-gpu-float64"),
     ("gpu / torch-cuda f32", "xpnn-gpu-float32", "torch-cuda-manual-float32"),
+    ("xpnn-jax / xpnn-numpy f32", "xpnn-jax-float32", "xpnn-numpy-float32"),
+    ("xpnn-torch / xpnn-numpy f64", "xpnn-torch-float64", "xpnn-numpy-float64"),
+    ("xpnn-torch / xpnn-numpy f32", "xpnn-torch-float32", "xpnn-numpy-float32"),
 ]
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
 
@@ -59,7 +62,7 @@ def environment():
         "gpu": gpu if usable else None, "gpu_unusable_reason": None if usable else gpu,
         "cuda": cuda_facts(),
         "versions": {"xpnn": __version__, **{m: _version(m) for m in (
-            "numpy", "array_api_compat", "cupy", "torch", "sklearn")}},
+            "numpy", "array_api_compat", "cupy", "torch", "jax", "sklearn")}},
         "blas": blas,
         "openblas_env": {var: os.environ.get(var) for var in OPENBLAS_VARS},
     }
