@@ -22,14 +22,10 @@ small sizes), so its figures differ from the full run's above.
 # writes its picture to ``lessons/cat-classifier.png``.
 import sys
 
-import matplotlib.pyplot as plt
-
-from xpnn.lessons import run
+from xpnn.lessons import run, show
 
 figures = run("cat-classifier", quick="--quick" in sys.argv[1:], out="lessons")
 
 # %%
 # The picture it wrote:
-plt.figure(figsize=(9, 6))
-plt.imshow(plt.imread("lessons/cat-classifier.png"))
-plt.axis("off")
+show("cat-classifier")

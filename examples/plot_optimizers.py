@@ -36,14 +36,10 @@ small sizes), so its figures differ from the full run's above.
 # writes its picture to ``lessons/optimizers.png``.
 import sys
 
-import matplotlib.pyplot as plt
-
-from xpnn.lessons import run
+from xpnn.lessons import run, show
 
 figures = run("optimizers", quick="--quick" in sys.argv[1:], out="lessons")
 
 # %%
 # The picture it wrote:
-plt.figure(figsize=(9, 6))
-plt.imshow(plt.imread("lessons/optimizers.png"))
-plt.axis("off")
+show("optimizers")

@@ -77,6 +77,20 @@ def cupy_backend(request, monkeypatch):
 
 
 @pytest.fixture
+def strict_reads(monkeypatch):
+    """A list that records every conversion of an array_api_strict array to a Python scalar
+    (float/bool/int/index): each is a device-to-host read on a real device."""
+    import array_api_strict
+
+    Array = type(array_api_strict.asarray(0.0))
+    reads = []
+    for method in ("__float__", "__bool__", "__int__", "__index__"):
+        original = getattr(Array, method)
+        monkeypatch.setattr(Array, method, lambda self, _m=method, _o=original: reads.append(_m) or _o(self))
+    return reads
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(0)
 

@@ -15,8 +15,9 @@ __all__ = ["ConvergenceWarning", "DeepNet", "DeepNetRegressor", "LogisticRegress
 
 _COMMON_DOC = """
     backend : None, str, module or Backend
-        None follows the input (a CuPy/torch/Dask array selects its namespace; NumPy input
-        uses the default, see :func:`xpnn.set_backend`); or "cpu", "gpu", "auto", a name.
+        None follows the input (a CuPy/torch/JAX/Dask array selects its namespace; NumPy input
+        uses the default, see :func:`xpnn.set_backend`); or "cpu", "gpu", "auto", a name
+        ("jax" computes in float32 unless the user enabled JAX's x64 mode).
     strict : bool, default False
         With backend "gpu": raise GPUUnavailableError instead of falling back to NumPy (also
         ``xpnn.set_backend("gpu", strict=True)`` or ``$XPNN_STRICT_GPU=1``).

@@ -28,3 +28,14 @@ def run(name, *, backend=None, out="lessons", quick=False):
     with warnings.catch_warnings():  # lessons show nets that do not learn on purpose (zero init,
         warnings.simplefilter("ignore", ConvergenceWarning)  # tiny rates) and say so themselves
         return module.run(backend=backend, out=out, quick=quick)
+
+
+def show(name, out="lessons"):
+    """Draw the picture lesson ``name`` wrote into ``out`` as a matplotlib figure (for the
+    documentation's gallery, which collects open figures)."""
+    import matplotlib.pyplot as plt
+
+    figure = plt.figure(figsize=(9, 6))
+    plt.imshow(plt.imread(f"{out}/{name}.png"))
+    plt.axis("off")
+    return figure
