@@ -57,7 +57,8 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
         (full batch: the cost of the parameters before that iteration's update; mini-batch: the
         mean cost of the epoch's batches); ``callback(epoch, cost)`` is called with it and stops
         training by returning False.
-    early_stopping : EarlyStopping or None (restores the parameters of the best check).
+    early_stopping : EarlyStopping or None: the parameters of the best check are returned, whether
+        training stopped early or ran all ``n_epochs``.
     state, t : the optimizer state and step count to continue from (None, 0: a fresh start).
     learning_rate : only named in divergence messages.
     """
@@ -99,7 +100,10 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
                 stop = monitor.best
             if stop is not None:
                 return _result(stop, log, epoch + 1, state, t, monitor)
-    return _result(log.finish(params), log, n_epochs, state, t, monitor)
+    final = log.finish(params)
+    if monitor is not None and monitor.best is not None:  # early stopping keeps its best check
+        final = monitor.best
+    return _result(final, log, n_epochs, state, t, monitor)
 
 
 _STATIC = ("activations", "head", "alpha", "optimizer", "record")
