@@ -242,21 +242,22 @@ class _BaseNet:
             Xb, Y, weights, validation = self._hold_out(backend, Xb, Y, weights, dtype)
         steps = 1 if self.batch_size is None else math.ceil(Xb.shape[0] / self.batch_size)
         options["optimizer"] = self._optimizer(steps)
+        dropout = self._dropout_rates()
         if backend.name == "dask":  # data-parallel over the chunks; parameters on the host
-            if any(self._dropout_rates()) or early_stopping:
+            if any(dropout) or early_stopping:
                 raise ValueError("dropout and early_stopping are not supported on Dask; train on "
                                  "NumPy, CuPy or torch, or set dropout=0.0, early_stopping=False")
             return distributed.train(Xb, Y, params, activations, sample_weight=weights, **options)
         S = None if weights is None else backend.asarray(weights.reshape(1, -1), dtype=dtype)
         return training.run(Xb.T, backend.asarray(Y.T, dtype=dtype), params, activations, S=S,
-                            dropout=self._dropout_rates(), early_stopping=validation, **options)
+                            dropout=dropout, early_stopping=validation, **options)
 
     def _continued_state(self, backend):
         """The optimizer state and step count of the last fit, on ``backend``."""
         key, state, t = getattr(self, "_train_state", (None, None, 0))
         if state is None or key == _key(backend):
             return state, t
-        return _moved(state, backend, self.dtype), t
+        return training.move_state(state, backend, self.dtype), t
 
     def _hold_out(self, backend, Xb, Y, weights, dtype):
         """Split off the early-stopping validation set (stratified for classifiers)."""
@@ -314,7 +315,7 @@ class _BaseNet:
         state.pop("_device_params", None)  # device copies are rebuilt from params_ on demand
         if "_train_state" in state:  # optimizer moments go to the host (they may live on a GPU)
             key, opt_state, t = state["_train_state"]
-            state["_train_state"] = (("numpy", "cpu"), _moved(opt_state, None, None), t)
+            state["_train_state"] = (("numpy", "cpu"), training.move_state(opt_state), t)
         return state
 
     def __setstate__(self, state):
@@ -532,15 +533,6 @@ def _check_fraction(value, name, *, upper_open=False, positive=False):
         raise ValueError(f"{name} must be a number with {low} {name} {'<' if upper_open else '<='} 1; "
                          f"got {value!r}")
     return float(value)
-
-
-def _moved(tree, backend, dtype):
-    """Optimizer state (dicts and tuples of arrays) on ``backend``, or on the host for None."""
-    if isinstance(tree, dict):
-        return {k: _moved(v, backend, dtype) for k, v in tree.items()}
-    if isinstance(tree, tuple):
-        return tuple(_moved(v, backend, dtype) for v in tree)
-    return to_numpy(tree) if backend is None else backend.asarray(to_numpy(tree), dtype=dtype)
 
 
 def _identity(params):

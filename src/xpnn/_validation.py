@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 
 import numpy as np
 
-from .backend import _DTYPES, Backend, is_host_array, namespace, to_numpy
+from .backend import _DTYPES, Backend, is_host_array, namespace, to_numpy, warn
 
 
 class DataConversionWarning(UserWarning):
@@ -106,6 +105,16 @@ def _host_y(y, n_samples):
     return y
 
 
+def _raveled_column(y):
+    """A column vector (n, 1) raveled to (n,) with scikit-learn's DataConversionWarning (pointing
+    at the user's call of fit or score); any other y unchanged."""
+    if y.ndim == 2 and y.shape[1] == 1:
+        warn("A column-vector y was passed when a 1d array was expected. Please change the shape "
+             "of y to (n_samples,), for example using ravel().", DataConversionWarning)
+        return y.ravel()
+    return y
+
+
 def check_classification_y(y, n_samples, classes=None):
     """Class labels -> (classes, Y (n_samples, k) of 0/1 floats, head name).
 
@@ -119,11 +128,7 @@ def check_classification_y(y, n_samples, classes=None):
     class only, or a 2-D y that is not a 0/1 indicator.
     """
     y = _host_y(y, n_samples)
-    if y.ndim == 2 and y.shape[1] == 1:
-        warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
-                      "the shape of y to (n_samples,), for example using ravel().",
-                      DataConversionWarning, stacklevel=3)
-        y = y.ravel()
+    y = _raveled_column(y)
     if y.ndim == 2:
         if classes is not None and len(classes) != y.shape[1]:
             raise ValueError(f"y has {y.shape[1]} label columns but the model has {len(classes)}")
@@ -176,11 +181,7 @@ def check_score_y(y, n_samples, n_columns=None):
             raise ValueError(f"y must be (n_samples, {n_columns}) for this multilabel model; got "
                              f"shape {tuple(y.shape)}")
         return y
-    if y.ndim == 2 and y.shape[1] == 1:
-        warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
-                      "the shape of y to (n_samples,), for example using ravel().",
-                      DataConversionWarning, stacklevel=3)
-        y = y.ravel()
+    y = _raveled_column(y)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D (n_samples,) to score a classifier; got shape {tuple(y.shape)}")
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):

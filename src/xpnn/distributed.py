@@ -17,7 +17,7 @@ import numpy as np
 from . import network
 from .backend import backend_of, rng_from, to_numpy
 from .heads import cost_from_logits
-from .training import CostLog, Result
+from .training import CostLog, Result, move_state
 
 
 def local_client(n_workers=None, *, gpu=False, **kwargs):
@@ -89,7 +89,7 @@ def train(X_rows, Y_rows, params, activations, *, optimizer, n_epochs, batch_siz
     :mod:`xpnn.optimizers`) updates the small parameters on the client, where they stay as NumPy
     arrays. Returns a :class:`xpnn.training.Result` like :func:`xpnn.training.run`.
     """
-    state = optimizer.init(params) if state is None else _on_host(state)
+    state = optimizer.init(params) if state is None else move_state(state)
     options = dict(optimizer=optimizer, head=head, alpha=alpha, state=state, t=t,
                    log=CostLog(params, learning_rate, on_divergence, callback,
                                "iteration" if batch_size is None else "epoch"))
@@ -98,14 +98,6 @@ def train(X_rows, Y_rows, params, activations, *, optimizer, n_epochs, batch_siz
                            **options)
     return _minibatch(X_rows, Y_rows, sample_weight, params, activations, n_epochs, cost_every,
                       batch_size, rng_from(random_state), **options)
-
-
-def _on_host(state):
-    if isinstance(state, dict):
-        return {k: _on_host(v) for k, v in state.items()}
-    if isinstance(state, tuple):
-        return tuple(_on_host(v) for v in state)
-    return to_numpy(state)
 
 
 def _with_l2(grads, cost, params, alpha, m):

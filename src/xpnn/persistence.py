@@ -178,7 +178,7 @@ def _open(path):
         start = f.read(8)
     if start.startswith(b"\x93NUMPY"):
         raise ValueError(f"{path!r} is a single NumPy .npy array, not an xpnn model file (.npz)")
-    if start.startswith(b"\x80") and not start.startswith(b"PK"):
+    if start.startswith(b"\x80"):  # the pickle protocol's opcode
         raise ValueError(f"{path!r} holds pickled objects; xpnn never unpickles, refused")
     if not start.startswith(b"PK"):
         raise ValueError(f"{path!r} is not an xpnn model file: not a zip archive (it starts with "

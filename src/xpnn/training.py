@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .backend import backend_of, namespace, read_scalars, rng_from, uniform_sampler, warn
+from .backend import backend_of, namespace, read_scalars, rng_from, to_numpy, uniform_sampler, warn
 from .heads import cost_from_logits, get_head
 from .network import DivergenceError, DivergenceWarning, all_finite, backward, forward, l2_penalty
 
@@ -81,14 +81,14 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
             t += 1
             masks = None if draw is None else draw(Xb.shape[1])
             params, state, cost = step(params, state, t, Xb, Yb, Sb, masks, record=record, **static)
-            if record:
+            if record and batch_size is not None:  # full batch records its one cost directly
                 total = total + cost * (Yb.shape[1] if Sb is None else xp.sum(Sb))
         if record:
             if batch_size is None:  # the cost of the parameters before this iteration's update
                 scored, epoch_cost = before, cost
             else:
                 scored, epoch_cost = params, total / total_weight
-            values = _read(epoch_cost, None if monitor is None else monitor.score(scored))
+            values = read_scalars(epoch_cost, *([] if monitor is None else [monitor.score(scored)]))
             noticed = epoch
             if not math.isfinite(values[0]) and batch_size is None and draw is None:
                 replay = dict(head=head, S=S, alpha=alpha, optimizer=optimizer)
@@ -145,11 +145,6 @@ def _result(params, log, n_iter, state, t, monitor):
     scores = None if monitor is None else monitor.scores
     best = None if monitor is None else monitor.best_iteration
     return Result(params, log.costs, n_iter, state, t, scores, best)
-
-
-def _read(cost, score=None):
-    """Host floats of the cost (and the validation score): one device read for both."""
-    return read_scalars(cost) if score is None else read_scalars(cost, score)
 
 
 def _batches(X, Y, S, batch_size, rng):
@@ -247,6 +242,16 @@ class CostLog:
 
 def _describe(learning_rate):
     return f" with learning_rate={learning_rate}" if learning_rate is not None else ""
+
+
+def move_state(tree, backend=None, dtype=None):
+    """Optimizer state (dicts and tuples of arrays) on ``backend`` (with ``dtype``), or as host
+    NumPy arrays for None: to continue a fit on another device, or to pickle it."""
+    if isinstance(tree, dict):
+        return {k: move_state(v, backend, dtype) for k, v in tree.items()}
+    if isinstance(tree, tuple):
+        return tuple(move_state(v, backend, dtype) for v in tree)
+    return to_numpy(tree) if backend is None else backend.asarray(to_numpy(tree), dtype=dtype)
 
 
 def stratified_split(index, fraction, rng):
