@@ -70,4 +70,5 @@ def test_float32_reaches_the_float64_accuracy(cats, deep_fits):
     deep = xpnn.DeepNet(random_state=0, dtype="float32").fit(X_train, y_train)
     _, test64 = deep_fits[(20, 7, 5), 0]
     assert deep.score(X_train, y_train) >= 0.98
-    assert abs(deep.score(X_test, y_test) - test64) <= 0.02  # at most one test image apart
+    n_test = len(y_test)
+    assert abs(round(deep.score(X_test, y_test) * n_test) - round(test64 * n_test)) <= 1  # one image

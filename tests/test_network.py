@@ -254,3 +254,67 @@ def test_train_reads_the_device_only_every_cost_every_iterations(n_iter, cost_ev
     assert len(costs) == cost_reads
     # one bool for the input check, one float per recorded cost, one for the final finiteness check
     assert reads == ["__bool__"] + ["__float__"] * (cost_reads + 1)
+
+
+def test_samples_as_rows_only_for_a_thin_layer_on_transposed_row_major_input(rng):
+    """The layout choice is made in one place, for the estimators' X (a transposed view of
+    row-major samples) on NumPy, and only where the product is large and the layer thin."""
+    from xpnn.backend import samples_as_rows
+
+    X_rows = rng.standard_normal((300, 4096))
+    W_thin, W_wide = rng.standard_normal((16, 4096)), rng.standard_normal((400, 4096))
+    assert samples_as_rows(X_rows.T, W_thin)
+    assert not samples_as_rows(np.ascontiguousarray(X_rows.T), W_thin)  # already column-major samples
+    assert not samples_as_rows(X_rows.T, W_wide)                        # n[1] >= m: no gain measured
+    assert not samples_as_rows(X_rows[:10, :40].T, W_thin[:, :40])      # too small to matter
+    strict = pytest.importorskip("array_api_strict")
+    assert not samples_as_rows(strict.asarray(X_rows).T, strict.asarray(W_thin))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_either_layout_gives_the_same_step(dtype, rng):
+    """The course net's step on the estimators' layout (layer 1 computed with the samples as
+    rows) equals the step on a column-major copy of X, to a few roundings of the longest sum."""
+    dims, m = [5000, 20, 7, 1], 230
+    X_rows = rng.standard_normal((m, dims[0])).astype(dtype)
+    Y = (rng.random((1, m)) > 0.5).astype(dtype)
+    params = {k: v.astype(dtype) for k, v in initialize_parameters(dims, scheme="xavier", seed=0).items()}
+    activations = network.layer_activations(3, "relu")
+    assert network.linear_forward(X_rows.T, params["W1"], params["b1"]).flags.f_contiguous  # rows first
+    view = network.step(X_rows.T, Y, params, activations, 0.01)
+    copy = network.step(np.ascontiguousarray(X_rows.T), Y, params, activations, 0.01)
+    tol = dims[0] * float(np.finfo(dtype).eps)  # one rounding per term of a 5000-term dot product
+    for got, want in zip(view[:2], copy[:2]):
+        for key in want:
+            np.testing.assert_allclose(got[key], want[key], rtol=tol, atol=tol * np.abs(want[key]).max(),
+                                       err_msg=key)
+
+
+def test_a_step_changes_nothing_it_was_given(backend, dtype, rng):
+    """In-place work happens only on fresh temporaries: X, Y, the parameters (which CostLog may
+    hold as the last finite ones) and the gradients a step returns are never written to."""
+    dims, m = [6, 5, 3, 2], 40
+    X = backend.asarray(rng.standard_normal((6, m)), dtype)
+    Y = backend.asarray((rng.random((2, m)) > 0.5).astype(float), dtype)
+    params = initialize_parameters(dims, scheme="he", seed=3, backend=backend, dtype=dtype)
+    activations = network.layer_activations(3, "tanh")
+    before = {k: backend.to_numpy(v).copy() for k, v in {**params, "X": X, "Y": Y}.items()}
+    new, grads, _ = network.step(X, Y, params, activations, 0.1)
+    grads_then = {k: backend.to_numpy(v).copy() for k, v in grads.items()}
+    new_then = {k: backend.to_numpy(v).copy() for k, v in new.items()}
+    network.step(X, Y, new, activations, 0.1)               # a later step from the new parameters
+    network.train(X, Y, params, activations, learning_rate=0.1, n_iter=3, cost_every=1)
+    for key, value in {**params, "X": X, "Y": Y}.items():
+        np.testing.assert_array_equal(backend.to_numpy(value), before[key], err_msg=key)
+    for held, then in ((grads, grads_then), (new, new_then)):
+        for key, value in held.items():
+            np.testing.assert_array_equal(backend.to_numpy(value), then[key], err_msg=key)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_descend_is_p_minus_rate_times_step_bit_for_bit(dtype, rng):
+    from xpnn.optimizers import descend
+
+    p, g = rng.standard_normal((50, 70)).astype(dtype), rng.standard_normal((50, 70)).astype(dtype)
+    for rate in (0.0075, 1.2, 1e-7):
+        np.testing.assert_array_equal(descend(p, g, rate), p - rate * g)

@@ -269,6 +269,21 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return any(marker in message for marker in _OUT_OF_MEMORY_MARKERS)
 
 
+def samples_as_rows(A: Any, W: Any) -> bool:
+    """Whether the layer product ``W @ A`` is better computed as ``(A.T @ W.T).T``: letting
+    the m samples be the rows of the BLAS call's result instead of its columns.
+
+    True only where it was measured faster (OpenBLAS, 2-core AMD EPYC; see the benchmarks guide):
+    a NumPy ``A`` (n, m) that is the transposed view of row-major data (the estimators' X, one
+    sample per row), a thin layer (W has fewer rows than A has samples) and a product large
+    enough for the layout to matter (>= 2**20 multiply-adds). Below that, or for other backends
+    (whose BLAS was not measured), the plain product is used. Both orders compute the same sums;
+    only the order in which BLAS walks the blocks differs (results agree to rounding).
+    """
+    return (type(A) is np.ndarray and A.ndim == 2 and W.shape[0] < A.shape[1]
+            and W.shape[0] * A.size >= 2**20 and A.flags.f_contiguous and not A.flags.c_contiguous)
+
+
 def scalar(value: float, like: Any) -> Any:
     """``value`` for elementwise use with the array ``like``, made once per dtype and device.
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from ._validation import check_choice, check_network_inputs, check_positive_float, check_positive_int
 from .activations import Activation, get_activation
-from .backend import namespace, read_scalars
+from .backend import namespace, read_scalars, samples_as_rows
 from .heads import cost_from_logits, cost_gradient, get_head
+from .optimizers import descend
 
 
 class DivergenceError(FloatingPointError):
@@ -39,8 +40,15 @@ def n_layers(params):
 
 
 def linear_forward(A_prev, W, b):
-    """Z = W @ A_prev + b.  A_prev (n[l-1], m), W (n[l], n[l-1]), b (n[l], 1) -> Z (n[l], m)."""
-    return W @ A_prev + b
+    """Z = W @ A_prev + b.  A_prev (n[l-1], m), W (n[l], n[l-1]), b (n[l], 1) -> Z (n[l], m).
+
+    The product is a fresh array, so b is added in place (on immutable arrays, such as JAX's,
+    ``+=`` makes a new one). When X is the estimators' transposed view of row-major samples,
+    :func:`xpnn.backend.samples_as_rows` may choose Z = (A_prev.T @ W.T).T: the same product
+    with the samples as the BLAS call's rows, faster for thin layers on OpenBLAS."""
+    Z = (A_prev.T @ W.T).T if samples_as_rows(A_prev, W) else W @ A_prev
+    Z += b
+    return Z
 
 
 def forward(X, params, activations, masks=None):
@@ -77,9 +85,11 @@ def backward(AL, Y, caches, params, activations, *, head="sigmoid", S=None, alph
             Z_prev, dA = caches[l - 2][1], params[f"W{l}"].T @ dZ
             mask = None if masks is None else masks[l - 2]
             if mask is None:
-                dZ = dA * activations[l - 2].derivative(Z_prev, A_prev)
+                dA *= activations[l - 2].derivative(Z_prev, A_prev)
             else:  # A_prev was masked: the derivative recomputes g(Z) rather than reuse it
-                dZ = (dA * mask) * activations[l - 2].derivative(Z_prev, None)
+                dA *= mask
+                dA *= activations[l - 2].derivative(Z_prev, None)
+            dZ = dA  # dA, a fresh product, was multiplied in place
     return grads
 
 
@@ -90,8 +100,9 @@ def l2_penalty(params, alpha, m):
 
 
 def update(params, grads, learning_rate):
-    """One gradient-descent update: p <- p - learning_rate * dp (returns new arrays)."""
-    return {key: p - learning_rate * grads[f"d{key}"] for key, p in params.items()}
+    """One gradient-descent update: p <- p - learning_rate * dp (returns new arrays; neither
+    params nor grads is modified)."""
+    return {key: descend(p, grads[f"d{key}"], learning_rate) for key, p in params.items()}
 
 
 def cost(X, Y, params, activations, *, head="sigmoid", S=None, alpha=0.0, masks=None):

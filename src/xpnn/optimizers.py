@@ -29,13 +29,21 @@ def _rate(learning_rate):
     return learning_rate if callable(learning_rate) else (lambda t: learning_rate)
 
 
+def descend(p, step, rate):
+    """p - rate * step as a new array, with one temporary: (-rate) * step, then p added to it
+    in place (bit for bit the same as p - rate * step; on immutable arrays ``+=`` rebinds)."""
+    new = step * (-rate)
+    new += p
+    return new
+
+
 def gd(learning_rate):
     """Plain gradient descent (the course's): no state."""
     lr = _rate(learning_rate)
 
     def update(params, grads, state, t):
         rate = lr(t)
-        return {k: p - rate * grads[f"d{k}"] for k, p in params.items()}, state
+        return {k: descend(p, grads[f"d{k}"], rate) for k, p in params.items()}, state
     return Optimizer(lambda params: (), update)
 
 

@@ -1,0 +1,118 @@
+"""Before/after of one NumPy training step: the working tree's xpnn against a git revision,
+timed in the same process in interleaved rounds, so the ratio is not a comparison of two runs.
+
+    python benchmarks/step_before_after.py [REV] [--rounds N] [--coretype NAME ...]
+
+``src/xpnn`` at REV (default HEAD) is extracted into a temporary folder and imported as
+``xpnn_before``. For each ``xpnn bench`` step shape (quick profile) and dtype, both versions
+first compute the step once and must agree (gradients and updated parameters to 1e-12 f64,
+1e-4 f32, relative to each tensor's largest entry); then each round times one call of each, in
+alternating order; the table gives the minimum over rounds (warm-up excluded) and the ratio
+after/before. ``--coretype NAME`` repeats the whole table with ``OPENBLAS_CORETYPE=NAME`` in a
+child process (the first table uses the environment as it is; each table says which).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from io import BytesIO
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHAPES = [  # (name, layer dims, hidden activation, m, rounds)
+    ("lr-step-12288x209", [12288, 1], "sigmoid", 209, 300),
+    ("lr-step-100x10000", [100, 1], "sigmoid", 10000, 300),
+    ("shallow-step-2x400", [2, 4, 1], "tanh", 400, 2000),
+    ("deep-step-small", [12288, 20, 7, 5, 1], "relu", 209, 120),
+    ("deep-step-big-m1024", [784, 1024, 1024, 1024, 1], "relu", 1024, 12),
+]
+
+
+def import_revision(rev, folder):
+    """``src/xpnn`` at ``rev`` as the package ``xpnn_before``."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "src/xpnn"], check=True,
+                             capture_output=True).stdout
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    os.rename(Path(folder, "src", "xpnn"), Path(folder, "xpnn_before"))
+    sys.path.insert(0, str(folder))
+    return importlib.import_module("xpnn_before.network")
+
+
+def compare(before, after, scale):
+    from xpnn.initializers import initialize_parameters
+
+    rows = []
+    for name, dims, hidden, m, rounds in SHAPES:
+        for dtype in ("float64", "float32"):
+            rng = np.random.default_rng(0)
+            X = rng.standard_normal((m, dims[0])).astype(dtype).T  # the estimators' view
+            Y = (rng.random((1, m)) > 0.5).astype(dtype)
+            initial = initialize_parameters(dims, scheme="xavier", seed=0)
+            params = {k: v.astype(dtype) for k, v in initial.items()}
+            steps = {}
+            for label, network in (("before", before), ("after", after)):
+                activations = network.layer_activations(len(dims) - 1, hidden)
+                steps[label] = (lambda n=network, a=activations: n.step(X, Y, params, a, 0.01))
+            error = _disagreement(steps["before"](), steps["after"]())
+            if error > (1e-12 if dtype == "float64" else 1e-4):
+                raise AssertionError(f"{name} {dtype}: before and after disagree ({error:.1e})")
+            times = {"before": [], "after": []}
+            for r in range(max(3, int(rounds * scale))):
+                for label in (("before", "after") if r % 2 else ("after", "before")):
+                    start = time.perf_counter()
+                    steps[label]()
+                    times[label].append(time.perf_counter() - start)
+            b, a = min(times["before"]), min(times["after"])
+            rows.append(f"| {name} | {dtype} | {b * 1e3:.3f} ms | {a * 1e3:.3f} ms | {a / b:.2f} "
+                        f"| {error:.0e} |")
+    return rows
+
+
+def _disagreement(one, other):
+    worst = 0.0
+    for got, want in ((one[0], other[0]), (one[1], other[1])):
+        for key in want:
+            scale = max(float(np.max(np.abs(want[key]))), 1e-300)
+            worst = max(worst, float(np.max(np.abs(got[key] - want[key]))) / scale)
+    return worst
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("rev", nargs="?", default="HEAD")
+    parser.add_argument("--rounds", type=float, default=1.0, help="scale the rounds per shape")
+    parser.add_argument("--coretype", action="append", default=[],
+                        help="also run with OPENBLAS_CORETYPE=NAME (repeatable)")
+    args = parser.parse_args(argv)
+    from xpnn import network
+    from xpnn.bench.report import environment
+
+    with tempfile.TemporaryDirectory() as folder:
+        before = import_revision(args.rev, folder)
+        env = environment()
+        blas = "; ".join(f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')}, "
+                         f"{b.get('num_threads')} threads)" for b in env["blas"])
+        print(f"### xpnn step: working tree vs {args.rev}; OPENBLAS_CORETYPE="
+              f"{os.environ.get('OPENBLAS_CORETYPE', '(not set)')}; {env['cpu']} "
+              f"({env['cpu_count']} cores); numpy {np.__version__}; BLAS: {blas}\n")
+        print("| shape | dtype | before | after | after/before | max rel. diff |")
+        print("|---|---|---|---|---|---|")
+        print("\n".join(compare(before, network, args.rounds)))
+    for coretype in args.coretype:
+        print(flush=True)
+        subprocess.run([sys.executable, __file__, args.rev, "--rounds", str(args.rounds)],
+                       env={**os.environ, "OPENBLAS_CORETYPE": coretype}, check=True)
+
+
+if __name__ == "__main__":
+    main()
