@@ -8,6 +8,7 @@ tanh reuse it (Nielsen, numpy-ml). All functions are elementwise on any array-AP
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, Callable, NamedTuple
 
 from .backend import namespace, scalar
@@ -21,10 +22,19 @@ class Activation(NamedTuple):
 
 
 def sigmoid(Z):
-    """1 / (1 + exp(-Z)) via exp(-abs(Z)): no overflow for any Z, accurate in both tails."""
+    """1 / (1 + exp(-Z)), the course's formula, with -Z capped so that exp never overflows.
+
+    Within a few ulp in both tails (bit for bit the course's NumPy expression) down to
+    Z = log(smallest normal) (-708.4 in float64, -87.3 in float32); below that the result stays
+    at about the smallest normal number (2.2e-308, 1.2e-38) instead of underflowing to 0."""
     xp = namespace(Z)
-    E = xp.exp(-xp.abs(Z))  # in (0, 1]: never overflows
-    return xp.where(Z >= 0, 1.0, E) / (1.0 + E)
+    return 1.0 / (1.0 + xp.exp(xp.minimum(-Z, scalar(_exp_cap(xp, Z.dtype), Z))))
+
+
+@functools.lru_cache(maxsize=16)
+def _exp_cap(xp, dtype):
+    """-log(smallest normal number) of ``dtype``: exp of it is finite and 1 / (1 + exp) normal."""
+    return -math.log(float(xp.finfo(dtype).smallest_normal))
 
 
 def sigmoid_prime(Z, A=None):
