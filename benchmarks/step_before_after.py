@@ -1,15 +1,19 @@
-"""Before/after of one NumPy training step: the working tree's xpnn against a git revision,
-timed in the same process in interleaved rounds, so the ratio is not a comparison of two runs.
+"""Before/after of one NumPy training step: the working tree's xpnn against a git revision and
+against the same math written inline in NumPy (``xpnn bench``'s inline peer), timed in the same
+process in interleaved rounds, so a ratio is not a comparison of two runs.
 
     python benchmarks/step_before_after.py [REV] [--rounds N] [--coretype NAME ...]
 
 ``src/xpnn`` at REV (default HEAD) is extracted into a temporary folder and imported as
 ``xpnn_before``. For each ``xpnn bench`` step shape (quick profile) and dtype, both versions
 first compute the step once and must agree (gradients and updated parameters to 1e-12 f64,
-1e-4 f32, relative to each tensor's largest entry); then each round times one call of each, in
-alternating order; the table gives the minimum over rounds (warm-up excluded) and the ratio
-after/before. ``--coretype NAME`` repeats the whole table with ``OPENBLAS_CORETYPE=NAME`` in a
-child process (the first table uses the environment as it is; each table says which).
+1e-4 f32, relative to each tensor's largest entry); then each round times one call of each of
+the three, in an order rotated every round; the table gives the minimum over rounds (warm-up
+excluded) and the ratios. Only NumPy runs here: peers from other libraries (torch, JAX) are
+left to ``xpnn bench``, which times columns one after another, because their worker threads
+keep spinning after a call and slow whatever runs next on a 2-core machine.
+``--coretype NAME`` repeats the whole table with ``OPENBLAS_CORETYPE=NAME`` in a child process
+(the first table uses the environment as it is; each table says which).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ def import_revision(rev, folder):
 
 
 def compare(before, after, scale):
+    from xpnn.bench import peers
     from xpnn.initializers import initialize_parameters
 
     rows = []
@@ -66,15 +71,17 @@ def compare(before, after, scale):
             error = _disagreement(steps["before"](), steps["after"]())
             if error > (1e-12 if dtype == "float64" else 1e-4):
                 raise AssertionError(f"{name} {dtype}: before and after disagree ({error:.1e})")
-            times = {"before": [], "after": []}
+            steps["inline"] = peers.inline_numpy_step(X.T, Y, initial, hidden, 0.01, dtype)
+            labels = list(steps)
+            times = {label: [] for label in labels}
             for r in range(max(3, int(rounds * scale))):
-                for label in (("before", "after") if r % 2 else ("after", "before")):
+                for label in labels[r % 3:] + labels[:r % 3]:
                     start = time.perf_counter()
                     steps[label]()
                     times[label].append(time.perf_counter() - start)
-            b, a = min(times["before"]), min(times["after"])
-            rows.append(f"| {name} | {dtype} | {b * 1e3:.3f} ms | {a * 1e3:.3f} ms | {a / b:.2f} "
-                        f"| {error:.0e} |")
+            b, a, i = (min(times[label]) for label in labels)
+            rows.append(f"| {name} | {dtype} | {b * 1e3:.3f} ms | {a * 1e3:.3f} ms | {i * 1e3:.3f} ms "
+                        f"| {a / b:.2f} | {a / i:.2f} | {error:.0e} |")
     return rows
 
 
@@ -105,8 +112,9 @@ def main(argv=None):
         print(f"### xpnn step: working tree vs {args.rev}; OPENBLAS_CORETYPE="
               f"{os.environ.get('OPENBLAS_CORETYPE', '(not set)')}; {env['cpu']} "
               f"({env['cpu_count']} cores); numpy {np.__version__}; BLAS: {blas}\n")
-        print("| shape | dtype | before | after | after/before | max rel. diff |")
-        print("|---|---|---|---|---|---|")
+        print("| shape | dtype | before | after | inline NumPy | after/before | after/inline "
+              "| max rel. diff |")
+        print("|---|---|---|---|---|---|---|---|")
         print("\n".join(compare(before, network, args.rounds)))
     for coretype in args.coretype:
         print(flush=True)

@@ -15,7 +15,7 @@ _NP_ACT = {
 
 def inline_numpy_step(X_rows, Y, params64, hidden, lr, dtype):
     """A course-style L-layer step written out in NumPy: no registry, no namespace lookup."""
-    X = X_rows.astype(dtype).T
+    X = X_rows.astype(dtype, copy=False).T  # the very array xpnn gets, where dtypes agree
     Y = Y.astype(dtype)
     P = {k: v.astype(dtype) for k, v in params64.items()}
     L = len(P) // 2
@@ -42,7 +42,7 @@ def inline_numpy_step(X_rows, Y, params64, hidden, lr, dtype):
 
 def inline_numpy_fit(X_rows, Y, n_iter, lr, dtype):
     """The course's ``optimize`` for logistic regression, inline in NumPy, zero init."""
-    X = X_rows.astype(dtype).T
+    X = X_rows.astype(dtype, copy=False).T
     Y = Y.astype(dtype)
 
     def run():
