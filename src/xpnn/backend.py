@@ -277,8 +277,8 @@ def samples_as_rows(A: Any, W: Any) -> bool:
     a NumPy ``A`` (n, m) that is the transposed view of row-major data (the estimators' X, one
     sample per row), a thin layer (W has fewer rows than A has samples) and a product large
     enough for the layout to matter (>= 2**20 multiply-adds). Below that, or for other backends
-    (whose BLAS was not measured), the plain product is used. Both orders compute the same sums;
-    only the order in which BLAS walks the blocks differs (results agree to rounding).
+    (whose BLAS was not measured), the plain product is used. Both give the same product, equal
+    to rounding (BLAS may add the n terms of each entry in another order).
     """
     return (type(A) is np.ndarray and A.ndim == 2 and W.shape[0] < A.shape[1]
             and W.shape[0] * A.size >= 2**20 and A.flags.f_contiguous and not A.flags.c_contiguous)
