@@ -105,3 +105,34 @@ def test_numpy_and_array_api_strict_agree(problem):
     for key in params:
         np.testing.assert_allclose(results[1][0][key], results[0][0][key], rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-12)
+
+
+@SETTINGS
+@given(st.lists(st.floats(-800.0, 800.0), min_size=1, max_size=50))
+def test_sigmoid_is_accurate_in_both_tails(zs):
+    """Against the exact value (math.exp, in the branch that cannot overflow): a relative error
+    of at most 4 eps wherever the result is a normal number (exp's own error of a couple of ulp,
+    then the rounding of 1 + e and of the division; 600 000 random logits measured at most 2 eps),
+    in float64 and float32; below z = log(smallest normal) the result stays in
+    [0, 2 x smallest normal] instead of underflowing."""
+    import math
+
+    from xpnn.activations import sigmoid
+
+    def exact(z):
+        return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+
+    tiny64, tiny32 = np.finfo(np.float64).smallest_normal, np.finfo(np.float32).smallest_normal
+    got64 = sigmoid(np.array([zs]))[0]
+    got32 = sigmoid(np.array([zs], dtype=np.float32))[0]
+    for z, g64, g32 in zip(zs, got64, got32):
+        want = exact(z)
+        if want >= tiny64:
+            assert abs(g64 - want) <= 4 * np.finfo(np.float64).eps * want, z
+        else:
+            assert 0.0 <= g64 <= 2 * tiny64, z
+        want32 = exact(float(np.float32(z)))  # the float32 input is z rounded to float32
+        if want32 >= tiny32:
+            assert abs(float(g32) - want32) <= 4 * float(np.finfo(np.float32).eps) * want32, z
+        else:
+            assert 0.0 <= g32 <= 2 * tiny32, z
