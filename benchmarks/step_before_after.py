@@ -7,11 +7,13 @@ process in interleaved rounds, so a ratio is not a comparison of two runs.
 ``src/xpnn`` at REV (default HEAD) is extracted into a temporary folder and imported as
 ``xpnn_before``. For each ``xpnn bench`` step shape (quick profile) and dtype, both versions
 first compute the step once and must agree (gradients and updated parameters to 1e-12 f64,
-1e-4 f32, relative to each tensor's largest entry); then each round times one call of each of
-the three, in an order rotated every round; the table gives the minimum over rounds (warm-up
-excluded) and the ratios. Only NumPy runs here: peers from other libraries (torch, JAX) are
-left to ``xpnn bench``, which times columns one after another, because their worker threads
-keep spinning after a call and slow whatever runs next on a 2-core machine.
+1e-4 f32, relative to each tensor's largest entry), and so must the dW of the step's matrix
+products computed alone (``products_only``: the floor no elementwise work can go below); then
+each round times one call of each of the four, in an order rotated every round; the table gives
+the minimum over rounds (warm-up excluded) and the ratios. Only NumPy runs here: peers from
+other libraries (torch, JAX) are left to ``xpnn bench``, which times columns one after
+another, because their worker threads keep spinning after a call and slow whatever runs next
+on a 2-core machine.
 ``--coretype NAME`` repeats the whole table with ``OPENBLAS_CORETYPE=NAME`` in a child process
 (the first table uses the environment as it is; each table says which).
 """
@@ -72,23 +74,56 @@ def compare(before, after, scale):
             if error > (1e-12 if dtype == "float64" else 1e-4):
                 raise AssertionError(f"{name} {dtype}: before and after disagree ({error:.1e})")
             steps["inline"] = peers.inline_numpy_step(X.T, Y, initial, hidden, 0.01, dtype)
+            steps["products"] = products_only(after, X, Y, params, hidden)
+            error = max(error, _disagreement((steps["products"](), {}), (steps["after"]()[1], {}),
+                                             keys="dW"))
             labels = list(steps)
             times = {label: [] for label in labels}
             for r in range(max(3, int(rounds * scale))):
-                for label in labels[r % 3:] + labels[:r % 3]:
+                for label in labels[r % len(labels):] + labels[:r % len(labels)]:
                     start = time.perf_counter()
                     steps[label]()
                     times[label].append(time.perf_counter() - start)
-            b, a, i = (min(times[label]) for label in labels)
-            rows.append(f"| {name} | {dtype} | {b * 1e3:.3f} ms | {a * 1e3:.3f} ms | {i * 1e3:.3f} ms "
-                        f"| {a / b:.2f} | {a / i:.2f} | {error:.0e} |")
+            b, a, i, p = (min(times[label]) for label in labels)
+            rows.append(f"| {name} | {dtype} | {_ms(b)} | {_ms(a)} | {_ms(i)} | {_ms(p)} | {a / b:.2f} "
+                        f"| {a / i:.2f} | {p / b:.2f} | {error:.0e} |")
     return rows
 
 
-def _disagreement(one, other):
+def _ms(seconds):
+    return f"{seconds * 1e3:.3f} ms"
+
+
+def products_only(network, X, Y, params, hidden):
+    """The step's matrix products alone, in the layouts the step uses: forward W[l] A[l-1],
+    dW[l] = dZ[l] A[l-1].T and dA[l-1] = W[l].T dZ[l], on the caches and dZ of one step computed
+    beforehand (the sigmoid head's dZ[L] = (A[L] - Y) / m, then the backward recurrence). No
+    change to the elementwise work can take the step below this. Returns the timed function,
+    which returns its dW (checked against the step's)."""
+    L = len(params) // 2
+    activations = network.layer_activations(L, hidden)
+    AL, caches = network.forward(X, params, activations)  # caches[l - 1] = (A[l-1], Z[l])
+    dZ = {L: (AL - Y) / X.shape[1]}
+    for l in range(L, 1, -1):
+        g_prime = activations[l - 2].derivative(caches[l - 2][1], caches[l - 1][0])
+        dZ[l - 1] = (params[f"W{l}"].T @ dZ[l]) * g_prime
+
+    def run():
+        grads = {}
+        for l in range(1, L + 1):
+            network.layer_product(params[f"W{l}"], caches[l - 1][0])
+        for l in range(L, 0, -1):
+            grads[f"dW{l}"] = dZ[l] @ caches[l - 1][0].T
+            if l > 1:
+                params[f"W{l}"].T @ dZ[l]
+        return grads
+    return run
+
+
+def _disagreement(one, other, keys=""):
     worst = 0.0
     for got, want in ((one[0], other[0]), (one[1], other[1])):
-        for key in want:
+        for key in (k for k in want if k.startswith(keys)):
             scale = max(float(np.max(np.abs(want[key]))), 1e-300)
             worst = max(worst, float(np.max(np.abs(got[key] - want[key]))) / scale)
     return worst
@@ -112,9 +147,9 @@ def main(argv=None):
         print(f"### xpnn step: working tree vs {args.rev}; OPENBLAS_CORETYPE="
               f"{os.environ.get('OPENBLAS_CORETYPE', '(not set)')}; {env['cpu']} "
               f"({env['cpu_count']} cores); numpy {np.__version__}; BLAS: {blas}\n")
-        print("| shape | dtype | before | after | inline NumPy | after/before | after/inline "
-              "| max rel. diff |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| shape | dtype | before | after | inline NumPy | products only | after/before "
+              "| after/inline | products/before | max rel. diff |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         print("\n".join(compare(before, network, args.rounds)))
     for coretype in args.coretype:
         print(flush=True)

@@ -39,14 +39,19 @@ def n_layers(params):
     return len(params) // 2
 
 
+def layer_product(W, A_prev):
+    """W @ A_prev (n[l], m), a fresh array. When A_prev is the estimators' transposed view of
+    row-major samples, :func:`xpnn.backend.samples_as_rows` may choose (A_prev.T @ W.T).T: the
+    same product with the samples as the BLAS call's rows, faster for thin layers on OpenBLAS."""
+    return (A_prev.T @ W.T).T if samples_as_rows(A_prev, W) else W @ A_prev
+
+
 def linear_forward(A_prev, W, b):
     """Z = W @ A_prev + b.  A_prev (n[l-1], m), W (n[l], n[l-1]), b (n[l], 1) -> Z (n[l], m).
 
-    The product is a fresh array, so b is added in place (on immutable arrays, such as JAX's,
-    ``+=`` makes a new one). When X is the estimators' transposed view of row-major samples,
-    :func:`xpnn.backend.samples_as_rows` may choose Z = (A_prev.T @ W.T).T: the same product
-    with the samples as the BLAS call's rows, faster for thin layers on OpenBLAS."""
-    Z = (A_prev.T @ W.T).T if samples_as_rows(A_prev, W) else W @ A_prev
+    b is added in place into the fresh product of :func:`layer_product` (on immutable arrays,
+    such as JAX's, ``+=`` makes a new one)."""
+    Z = layer_product(W, A_prev)
     Z += b
     return Z
 
