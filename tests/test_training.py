@@ -341,3 +341,29 @@ def test_course_defaults_are_plain_gradient_descent():
     assert (model.optimizer, model.learning_rate_decay, model.alpha, model.dropout,
             model.early_stopping, model.warm_start) == ("gd", None, 0.0, 0.0, False, False)
     assert math.isclose(model.learning_rate, 0.0075)
+
+
+def test_take_samples_gathers_the_same_columns_in_either_layout(rng):
+    from xpnn.backend import take_samples
+
+    A_rows, index = rng.standard_normal((50, 7)), rng.permutation(50)
+    for A in (A_rows.T, np.ascontiguousarray(A_rows.T)):            # the estimators' view, a copy
+        np.testing.assert_array_equal(take_samples(A, index), A[:, index])
+    assert take_samples(A_rows.T, index).flags.f_contiguous          # batches stay contiguous blocks
+    strict = pytest.importorskip("array_api_strict")
+    got = take_samples(strict.asarray(A_rows).T, strict.asarray(index))
+    np.testing.assert_array_equal(np.asarray(got), A_rows.T[:, index])
+
+
+def test_minibatch_training_is_the_same_on_either_layout(rng):
+    """The shuffled batches of the estimators' transposed view equal those of a column-major
+    copy, so training takes the same steps (gathered as rows or as columns: same numbers)."""
+    X_rows, Y = rng.standard_normal((300, 5)), (rng.random((1, 300)) > 0.5) * 1.0
+    params = initialize_parameters([5, 8, 1], scheme="he", seed=0)
+    acts = network.layer_activations(2, "relu")
+    runs = [training.run(X, Y, params, acts, optimizer=optimizers.get_optimizer("adam", 0.01),
+                         n_epochs=3, batch_size=32, random_state=4, cost_every=1)
+            for X in (X_rows.T, np.ascontiguousarray(X_rows.T))]
+    for key in params:
+        np.testing.assert_allclose(runs[0].params[key], runs[1].params[key], rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(runs[0].costs, runs[1].costs, rtol=1e-13)

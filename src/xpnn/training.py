@@ -13,7 +13,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .backend import backend_of, namespace, read_scalars, rng_from, to_numpy, uniform_sampler, warn
+from .backend import (backend_of, namespace, read_scalars, rng_from, take_samples, to_numpy,
+                      uniform_sampler, warn)
 from .heads import cost_from_logits, get_head
 from .network import DivergenceError, DivergenceWarning, all_finite, backward, forward, l2_penalty
 
@@ -151,10 +152,10 @@ def _batches(X, Y, S, batch_size, rng):
     if batch_size is None:
         yield X, Y, S
         return
-    xp, m = namespace(X, Y), X.shape[1]
+    m = X.shape[1]
     order = backend_of(X).asarray(rng.permutation(m))
-    Xs, Ys = xp.take(X, order, axis=1), xp.take(Y, order, axis=1)  # one copy of X per epoch
-    Ss = None if S is None else xp.take(S, order, axis=1)
+    Xs, Ys = take_samples(X, order), take_samples(Y, order)  # one copy of X per epoch
+    Ss = None if S is None else take_samples(S, order)
     for start in range(0, m, batch_size):
         stop = start + batch_size
         yield Xs[:, start:stop], Ys[:, start:stop], None if Ss is None else Ss[:, start:stop]
