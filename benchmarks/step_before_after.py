@@ -70,13 +70,14 @@ def compare(before, after, scale):
             for label, network in (("before", before), ("after", after)):
                 activations = network.layer_activations(len(dims) - 1, hidden)
                 steps[label] = (lambda n=network, a=activations: n.step(X, Y, params, a, 0.01))
-            error = _disagreement(steps["before"](), steps["after"]())
-            if error > (1e-12 if dtype == "float64" else 1e-4):
-                raise AssertionError(f"{name} {dtype}: before and after disagree ({error:.1e})")
             steps["inline"] = peers.inline_numpy_step(X.T, Y, initial, hidden, 0.01, dtype)
             steps["products"] = products_only(after, X, Y, params, hidden)
-            error = max(error, _disagreement((steps["products"](), {}), (steps["after"]()[1], {}),
-                                             keys="dW"))
+            (old_params, old_grads, _), (new_params, new_grads, _) = steps["before"](), steps["after"]()
+            error = max(_disagreement(new_params, old_params), _disagreement(new_grads, old_grads),
+                        _disagreement(new_grads, steps["products"]()))  # the products' dW only
+            if error > (1e-12 if dtype == "float64" else 1e-4):
+                raise AssertionError(f"{name} {dtype}: before, after and the products disagree "
+                                     f"({error:.1e})")
             labels = list(steps)
             times = {label: [] for label in labels}
             for r in range(max(3, int(rounds * scale))):
@@ -120,13 +121,10 @@ def products_only(network, X, Y, params, hidden):
     return run
 
 
-def _disagreement(one, other, keys=""):
-    worst = 0.0
-    for got, want in ((one[0], other[0]), (one[1], other[1])):
-        for key in (k for k in want if k.startswith(keys)):
-            scale = max(float(np.max(np.abs(want[key]))), 1e-300)
-            worst = max(worst, float(np.max(np.abs(got[key] - want[key]))) / scale)
-    return worst
+def _disagreement(got, want):
+    """The largest |got - want| over the arrays of ``want``, relative to each one's largest entry."""
+    return max(float(np.max(np.abs(got[key] - want[key]))) / max(float(np.max(np.abs(want[key]))), 1e-300)
+               for key in want)
 
 
 def main(argv=None):
