@@ -319,3 +319,26 @@ def test_descend_is_p_minus_rate_times_step_bit_for_bit(dtype, rng):
     p, g = rng.standard_normal((50, 70)).astype(dtype), rng.standard_normal((50, 70)).astype(dtype)
     for rate in (0.0075, 1.2, 1e-7):
         np.testing.assert_array_equal(descend(p, g, rate), p - rate * g)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_sigmoid_and_its_gradients_are_the_course_expressions_bit_for_bit(dtype, rng):
+    """The in-place forms (1 + e, (1 - A) A, dZ scaled in place) round exactly as the course's
+    out-of-place NumPy expressions, wherever exp(-Z) is finite; their inputs are left as given."""
+    from xpnn.activations import sigmoid_prime
+    from xpnn.heads import cost_gradient
+
+    cap = -math.log(float(np.finfo(dtype).smallest_normal))
+    Z = np.linspace(-cap, cap, 20001).astype(dtype).reshape(1, -1)  # exp(-Z) finite throughout
+    Z_given = Z.copy()
+    A = sigmoid(Z)
+    np.testing.assert_array_equal(A, 1 / (1 + np.exp(-Z)))
+    np.testing.assert_array_equal(sigmoid_prime(Z, A), A * (1 - A))
+    Y = (rng.random(Z.shape) > 0.5).astype(dtype)
+    S = rng.integers(0, 4, Z.shape).astype(dtype) + 1
+    A_given = A.copy()
+    np.testing.assert_array_equal(cost_gradient(A, Y), (A - Y) / Z.shape[1])
+    total = np.sum(S) + np.finfo(dtype).smallest_normal  # as heads._total
+    np.testing.assert_array_equal(cost_gradient(A, Y, S=S), (A - Y) * (S / total))
+    np.testing.assert_array_equal(A, A_given)
+    np.testing.assert_array_equal(Z, Z_given)

@@ -28,7 +28,9 @@ def sigmoid(Z):
     Z = log(smallest normal) (-708.4 in float64, -87.3 in float32); below that the result stays
     at about the smallest normal number (2.2e-308, 1.2e-38) instead of underflowing to 0."""
     xp = namespace(Z)
-    return 1.0 / (1.0 + xp.exp(xp.minimum(-Z, scalar(_exp_cap(xp, Z.dtype), Z))))
+    E = xp.exp(xp.minimum(-Z, scalar(_exp_cap(xp, Z.dtype), Z)))
+    E += 1.0  # in place on a fresh array (immutable arrays, such as JAX's, make a new one)
+    return 1.0 / E
 
 
 @functools.lru_cache(maxsize=16)
@@ -40,7 +42,9 @@ def _exp_cap(xp, dtype):
 def sigmoid_prime(Z, A=None):
     """sigmoid'(Z) = A (1 - A), with A = sigmoid(Z) reused when given."""
     A = sigmoid(Z) if A is None else A
-    return A * (1.0 - A)
+    D = 1.0 - A
+    D *= A
+    return D
 
 
 def tanh(Z):

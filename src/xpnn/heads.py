@@ -27,7 +27,7 @@ class Head(NamedTuple):
     name: str
     activation: Callable[[Any], Any]  # Z (k, m) -> A (k, m)
     loss: Callable[[Any, Any], Any]   # Z, Y (k, m) -> each example's loss (1, m)
-    dZ: Callable[[Any, Any], Any]     # A, Y (k, m) -> d loss / d Z (k, m), per example
+    dZ: Callable[[Any, Any], Any]     # A, Y (k, m) -> d loss / d Z (k, m), per example, a new array
     score: Callable[[Any, Any], Any]  # Z, Y (k, m) -> 0-d array: accuracy, or R² (identity)
 
 
@@ -120,10 +120,12 @@ def cost_from_logits(Z, Y, head="sigmoid", S=None):
 
 def cost_gradient(A, Y, head="sigmoid", S=None):
     """dZ[L] (k, m) of the cost: dZ(A, Y) / m, or S·dZ(A, Y) / Σ S with weights S (1, m)."""
-    dZ = get_head(head).dZ(A, Y)
+    dZ = get_head(head).dZ(A, Y)  # a new array: scaled in place
     if S is None:
-        return dZ / A.shape[1]
-    return dZ * (S / _total(S))
+        dZ /= A.shape[1]
+    else:
+        dZ *= S / _total(S)
+    return dZ
 
 
 def _total(S):
