@@ -209,7 +209,7 @@ class _BaseNet:
         done = self.n_iter_ if warm else 0
         costs = np.asarray(result.costs, dtype=np.float64)
         params = _read_only({k: to_numpy(v) for k, v in result.params.items()})
-        cached = {} if backend.name == "dask" else {(_key(backend), _identity(params)): result.params}
+        cached = {} if backend.name == "dask" else {_key(backend): (tuple(params.items()), result.params)}
         fitted.update(
             backend_=backend, n_features_in_=dims[0], n_outputs_=dims[-1], out_activation_=head,
             n_iter_=done + result.n_iter,
@@ -332,13 +332,15 @@ class _BaseNet:
     def _params_on(self, backend):
         """The fitted parameters on ``backend``, moved once and cached for exactly the arrays
         ``params_`` holds now (``params_`` arrays are read-only; replacing one, or the dict,
-        moves the new ones), so predictions always follow ``params_``."""
-        key = (_key(backend), _identity(self.params_))
+        moves the new ones), so predictions always follow ``params_``. Each cache entry holds
+        the host arrays it was made from and is matched to them by identity (``is``)."""
+        held = tuple(self.params_.items())
+        self._device_params = {key: entry for key, entry in self._device_params.items()
+                               if _same_arrays(entry[0], held)}
+        key = _key(backend)
         if key not in self._device_params:
-            self._device_params = {k: v for k, v in self._device_params.items() if k[1] == key[1]}
-            self._device_params[key] = {k: backend.asarray(v, dtype=self.dtype)
-                                        for k, v in self.params_.items()}
-        return self._device_params[key]
+            self._device_params[key] = (held, {k: backend.asarray(v, dtype=self.dtype) for k, v in held})
+        return self._device_params[key][1]
 
     def _forward(self, X):
         """Run the net on X; returns (A[L], Z[L]) (k, m) on X's backend, and whether X came from
@@ -535,8 +537,9 @@ def _check_fraction(value, name, *, upper_open=False, positive=False):
     return float(value)
 
 
-def _identity(params):
-    return tuple((k, id(v)) for k, v in params.items())
+def _same_arrays(held, current):
+    return len(held) == len(current) and all(
+        k == c and v is w for (k, v), (c, w) in zip(held, current))
 
 
 def _read_only(params):
