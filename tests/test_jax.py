@@ -28,7 +28,7 @@ def _tolerance(dtype, n_iter, m, n_layers):
 
 def test_jax_is_a_backend_and_jax_input_selects_it():
     be = xpnn.get_backend("jax")
-    assert (be.name, be.can_mutate) == ("jax", False)
+    assert be.name == "jax"
     Xj = be.asarray(X, dtype="float32")
     model = xpnn.ShallowNet(n_iter=20, random_state=0, dtype="float32").fit(Xj, y)
     assert model.backend_.name == "jax"

@@ -89,11 +89,6 @@ class Backend:
         return _restore, (self.name, self.requested, device, self.fallback_reason)
 
     # ------------------------------------------------------------------ capabilities
-    @property
-    def can_mutate(self) -> bool:
-        """Whether arrays can be written in place (False for JAX and Dask)."""
-        return self.name not in {"jax", "dask"}
-
     def compile(self, function: Any, static_argnames: tuple[str, ...] = ()) -> Any:
         """``function`` compiled for this backend where it has a compiler (``jax.jit`` on JAX,
         with ``static_argnames`` static), else ``function`` itself."""
