@@ -154,7 +154,7 @@ def _minibatch(X_rows, Y_rows, sample_weight, params, activations, n_epochs, cos
     weights = np.ones(X_rows.shape[0]) if sample_weight is None else np.asarray(sample_weight)
     starts = np.cumsum((0,) + X_rows.chunks[0])
     for epoch in range(n_epochs):
-        total = 0.0
+        record, total = epoch % cost_every == 0, 0.0
         for b in rng.permutation(X_rows.numblocks[0]):
             Xb, Yb = dask.compute(X_rows.blocks[int(b)], Y_rows.blocks[int(b)])  # one batch in memory
             be = backend_of(Xb)
@@ -166,13 +166,14 @@ def _minibatch(X_rows, Y_rows, sample_weight, params, activations, n_epochs, cos
             Xb = be.xp.take(Xb, be.asarray(order), axis=0).T
             AL, caches = network.forward(Xb, device, activations)
             grads = network.backward(AL, Y, caches, device, activations, head=head, S=S, alpha=alpha)
-            cost = cost_from_logits(caches[-1][1], Y, head, S)
-            if alpha:
-                cost = cost + network.l2_penalty(device, alpha, Xb.shape[1])
-            total = total + float(cost) * float(np.sum(wb))
+            if record:  # the batch's cost, only in the epochs whose mean cost is recorded
+                cost = cost_from_logits(caches[-1][1], Y, head, S)
+                if alpha:
+                    cost = cost + network.l2_penalty(device, alpha, Xb.shape[1])
+                total = total + float(cost) * float(np.sum(wb))
             t += 1
             params, state = optimizer.update(params, {k: to_numpy(g) for k, g in grads.items()}, state, t)
-        if epoch % cost_every == 0:
+        if record:
             stopped = log.record(epoch, total / float(np.sum(weights)), params)
             if stopped is not None:
                 return Result(stopped, log.costs, epoch + 1, state, t)
