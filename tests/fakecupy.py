@@ -263,7 +263,7 @@ def build(*, available=True):
 def install(monkeypatch, **kwargs):
     """Put the fake CuPy in ``sys.modules`` (and a fresh ``array_api_compat.cupy`` over it) for
     one test; ``monkeypatch`` undoes it. Returns the fake ``cupy`` module."""
-    from xpnn import backend as B
+    from xpnn import _gpu as G
 
     modules = build(**kwargs)
     for name in list(sys.modules):
@@ -271,16 +271,16 @@ def install(monkeypatch, **kwargs):
             monkeypatch.delitem(sys.modules, name)
     for name, module in modules.items():
         monkeypatch.setitem(sys.modules, name, module)
-    B.gpu_status.cache_clear()
-    monkeypatch.setattr(B, "gpu_status", _uncached_status)
+    G.gpu_status.cache_clear()
+    monkeypatch.setattr(G, "gpu_status", _uncached_status)
     _counters.update(synchronize=0, host_reads=0)
     return modules["cupy"]
 
 
 def _uncached_status():
-    from xpnn import backend as B
+    from xpnn import _gpu as G
 
-    return B._probe_gpu()
+    return G._probe_gpu()
 
 
 def counters():

@@ -96,3 +96,35 @@ def test_no_loops_leaves_out_only_the_loop_columns():
     key = lambda c: (c.group, c.column)  # noqa: E731
     assert [key(c) for c in with_loops if c.column != "loop"] == [key(c) for c in without]
     assert len(without) < len(with_loops) == bench.count_cases("quick", ("numpy",), ("float64",))
+
+
+def test_xpnn_bench_dask_runs_and_its_columns_agree():
+    """What ``xpnn bench --dask`` runs, on the smoke profile: every Dask column computes NumPy's
+    step (each case is checked against the group's reference inside ``run``)."""
+    pytest.importorskip("dask.distributed")
+    import xpnn.bench as bench
+
+    out = bench.run("smoke", ("numpy",), ("float64",), with_dask=True, loops=False)
+    columns = {r["column"] for r in out["results"] if r["group"].startswith("dask-step")}
+    assert columns == {"numpy-1-thread", "numpy", "dask-threads", "dask-1-worker", "dask-2-workers"}
+    assert all(r["check_error"] < 1e-9 for r in out["results"] if r["group"].startswith("dask-step"))
+    assert set(out["dask_scaling"]) == {"overhead_per_iteration_s", "speedup_2_workers",
+                                        "efficiency_2_workers"}
+
+
+def test_the_benchmark_suite_runs(tmp_path):
+    """``pytest benchmarks/`` on the smoke profile, each case once without timing: an API change
+    that breaks a benchmark fails here."""
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    pytest.importorskip("pytest_benchmark")
+    root = pathlib.Path(__file__).resolve().parents[1]
+    env = {**os.environ, "XPNN_BENCH_PROFILE": "smoke"}
+    done = subprocess.run([sys.executable, "-m", "pytest", "benchmarks", "-q", "-p", "no:cacheprovider",
+                           "--benchmark-disable", "-x", "--basetemp", str(tmp_path)],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert " passed" in done.stdout

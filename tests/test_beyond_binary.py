@@ -194,11 +194,12 @@ def test_balanced_weights_are_scikit_learns_formula(rng):
     from sklearn.utils.class_weight import compute_class_weight
 
     from xpnn._validation import check_classification_y, class_weights
+    from xpnn.heads import HEAD_FOR_TARGET, get_head
 
     y = np.array(["a"] * 6 + ["b"] * 3 + ["c"] * 1)
-    classes, Y, head = check_classification_y(y, 10)
+    classes, Y, kind = check_classification_y(y, 10)
     want = compute_class_weight("balanced", classes=classes, y=y)
-    np.testing.assert_allclose(class_weights("balanced", classes, Y, head),
+    np.testing.assert_allclose(class_weights("balanced", classes, Y, get_head(HEAD_FOR_TARGET[kind])),
                                want[np.searchsorted(classes, y)])
 
 

@@ -127,7 +127,7 @@ def test_train_rejects_bad_shapes(case):
     _, corrupt, pattern = case
     Xc, Yc, params = corrupt(*good_problem())
     with pytest.raises(ValueError, match=pattern):
-        network.train(Xc, Yc, params, network.layer_activations(2), learning_rate=0.1, n_iter=2)
+        training.train(Xc, Yc, params, network.layer_activations(2), learning_rate=0.1, n_iter=2)
 
 
 @pytest.mark.parametrize("kwargs,pattern", [
@@ -140,7 +140,7 @@ def test_train_rejects_bad_hyperparameters(kwargs, pattern):
     Xc, Yc, params = good_problem()
     options = dict(learning_rate=0.1, n_iter=2) | kwargs
     with pytest.raises(ValueError, match=pattern):
-        network.train(Xc, Yc, params, network.layer_activations(2), **options)
+        training.train(Xc, Yc, params, network.layer_activations(2), **options)
 
 
 # ---------------------------------------------------------------- numerics and memory

@@ -10,6 +10,7 @@ import pytest
 
 import fakecupy
 import xpnn
+from xpnn import _gpu as G
 from xpnn import backend as B
 from xpnn import network, training
 from xpnn.initializers import initialize_parameters
@@ -41,7 +42,7 @@ def test_training_reads_the_device_once_per_cost_every(monkeypatch, rng):
     X, Y = be.asarray(rng.standard_normal((3, 40))), be.asarray((rng.random((1, 40)) > 0.5) * 1.0)
     params = initialize_parameters([3, 5, 1], scheme="he", seed=0, backend=be)
     before = fakecupy.counters()["host_reads"]
-    _, costs = network.train(X, Y, params, network.layer_activations(2, "relu"), learning_rate=0.1,
+    _, costs = training.train(X, Y, params, network.layer_activations(2, "relu"), learning_rate=0.1,
                              n_iter=30, cost_every=10)
     # one read for the input check, one per recorded cost, one for the final finiteness check
     assert fakecupy.counters()["host_reads"] - before == 1 + len(costs) + 1 == 5
@@ -124,12 +125,12 @@ def test_torch_step_makes_no_scalar_tensors(monkeypatch, rng):
 
 def test_relu_and_cost_keep_nan(backend):
     from xpnn.activations import relu
-    from xpnn.heads import binary_cross_entropy_from_logits
+    from xpnn.heads import cost_from_logits
 
     Z = backend.asarray(np.array([[np.nan, -1.0, 2.0]]), dtype="float32")
     out = backend.to_numpy(relu(Z))
     assert np.isnan(out[0, 0]) and out[0, 1] == 0.0 and out[0, 2] == 2.0
-    cost = binary_cross_entropy_from_logits(Z, backend.asarray(np.ones((1, 3)), dtype="float32"))
+    cost = cost_from_logits(Z, backend.asarray(np.ones((1, 3)), dtype="float32"))
     assert np.isnan(float(backend.to_numpy(cost)))
 
 
@@ -166,12 +167,12 @@ def test_gpu_status_never_raises(monkeypatch):
 
     def explode():
         raise SystemError("driver crashed mid-probe")
-    monkeypatch.setattr(B, "_probe_gpu", explode)
-    B.gpu_status.cache_clear()
+    monkeypatch.setattr(G, "_probe_gpu", explode)
+    G.gpu_status.cache_clear()
     try:
         assert B.gpu_status() == (False, "the GPU probe failed: SystemError: driver crashed mid-probe")
     finally:
-        B.gpu_status.cache_clear()
+        G.gpu_status.cache_clear()
 
 
 @pytest.mark.parametrize("driver,extra", [((13, 0), "xpnn[gpu-cuda13]"), ((12, 8), "xpnn[gpu]"),
@@ -180,7 +181,7 @@ def test_install_hint_names_the_extra_for_the_installed_cuda(driver, extra, monk
     import importlib.metadata
 
     monkeypatch.setattr(importlib.metadata, "distributions", lambda: [])
-    monkeypatch.setattr(B, "cuda_driver_version", lambda: driver)
+    monkeypatch.setattr(G, "cuda_driver_version", lambda: driver)
     assert extra in B.gpu_install_hint()
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import xpnn
-from xpnn import _base, network
+from xpnn import _base, network, training
 from xpnn.initializers import initialize_parameters
 
 rng = np.random.default_rng(0)
@@ -51,13 +51,13 @@ def test_predictions_follow_params(monkeypatch):
 def test_score_checks_y_as_fit_does():
     model = xpnn.DeepNet((4,), n_iter=200, learning_rate=0.1, random_state=0).fit(X, y)
     right = model.score(X, y)
-    with pytest.warns(xpnn._validation.DataConversionWarning):
+    with pytest.warns(xpnn.exceptions.DataConversionWarning):
         assert model.score(X, y[:, None]) == right  # a column vector is raveled, not broadcast
     with pytest.raises(ValueError, match="X and y have different numbers of samples: X has 40, y has 1"):
         model.score(X, y[:1])
     assert model.score(X[y == 1], y[y == 1]) > 0.9  # one class in the test set is fine
     pd = pytest.importorskip("pandas")
-    with pytest.warns(xpnn._validation.DataConversionWarning):
+    with pytest.warns(xpnn.exceptions.DataConversionWarning):
         assert model.score(X, pd.DataFrame({"label": y})) == right
 
 
@@ -114,10 +114,10 @@ def test_divergence_is_reported_at_the_iteration_it_happened():
     Y = (rng.random((1, 50)) > 0.5).astype(float)
     params = initialize_parameters([3, 8, 1], scheme="he", seed=0)
     acts = network.layer_activations(2, "relu")
-    with pytest.raises(network.DivergenceError) as every:
-        network.train(X_big, Y, params, acts, learning_rate=1e6, n_iter=300, cost_every=1)
-    with pytest.raises(network.DivergenceError) as sparse:
-        network.train(X_big, Y, params, acts, learning_rate=1e6, n_iter=300, cost_every=100)
+    with pytest.raises(xpnn.DivergenceError) as every:
+        training.train(X_big, Y, params, acts, learning_rate=1e6, n_iter=300, cost_every=1)
+    with pytest.raises(xpnn.DivergenceError) as sparse:
+        training.train(X_big, Y, params, acts, learning_rate=1e6, n_iter=300, cost_every=100)
     first = int(str(every.value).split(" at iteration ")[1].split()[0])
     assert 0 < first < 100
     assert f" at iteration {first} " in str(sparse.value)

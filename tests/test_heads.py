@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from xpnn import heads, network
+from xpnn import heads, network, training
 from xpnn.activations import ACTIVATIONS
 from xpnn.gradcheck import gradient_check
 from xpnn.initializers import initialize_parameters
@@ -102,7 +102,7 @@ def test_every_head_trains_the_same_on_every_backend(head, backend, dtype, rng):
     for be in (xpnn.get_backend("numpy"), backend):
         params = initialize_parameters([4, 5, 3], scheme="he", seed=3, backend=be, dtype=dtype)
         acts = network.layer_activations(2, "relu", head)
-        out, costs = network.train(be.asarray(X, dtype), be.asarray(Y, dtype), params, acts,
+        out, costs = training.train(be.asarray(X, dtype), be.asarray(Y, dtype), params, acts,
                                    learning_rate=0.05, n_iter=20, cost_every=5, head=head,
                                    S=be.asarray(S, dtype))
         trained.append(({k: be.to_numpy(v) for k, v in out.items()}, costs))
@@ -117,8 +117,8 @@ def test_train_checks_weights_and_output_units(rng):
     params = initialize_parameters([2, 3], scheme="he", seed=0)
     acts = network.layer_activations(1, head="softmax")
     with pytest.raises(ValueError, match=r"S \(sample weights\) must be finite, >= 0 and not all 0"):
-        network.train(X, Y, params, acts, learning_rate=0.1, n_iter=1, head="softmax", S=-np.ones((1, 5)))
+        training.train(X, Y, params, acts, learning_rate=0.1, n_iter=1, head="softmax", S=-np.ones((1, 5)))
     with pytest.raises(ValueError, match=r"must be \(1, 5\)"):
-        network.train(X, Y, params, acts, learning_rate=0.1, n_iter=1, head="softmax", S=np.ones((5,)))
+        training.train(X, Y, params, acts, learning_rate=0.1, n_iter=1, head="softmax", S=np.ones((5,)))
     with pytest.raises(ValueError, match="unknown head 'tanh'"):
         network.layer_activations(1, head="tanh")

@@ -3,11 +3,12 @@ import math
 import numpy as np
 import pytest
 
-from xpnn import loops, network
+import xpnn
+from xpnn import loops, network, training
 from xpnn.activations import ACTIVATIONS, get_activation, sigmoid
 from xpnn.gradcheck import gradient_check
 from xpnn.initializers import SCHEMES, initialize_parameters
-from xpnn.heads import binary_cross_entropy_from_logits
+from xpnn.heads import cost_from_logits
 
 W_COURSE = np.array([[1.0, 2.0]])          # the course's w = [[1], [2]] as W1 (1, n_x)
 B_COURSE = np.array([[2.0]])
@@ -30,7 +31,7 @@ def test_propagate_course_example(backend, dtype):
     activations = network.layer_activations(1)
     AL, caches = network.forward(X, params, activations)
     grads = network.backward(AL, Y, caches, params, activations)
-    cost = binary_cross_entropy_from_logits(caches[-1][1], Y)
+    cost = cost_from_logits(caches[-1][1], Y)
     rtol = {"float64": 1e-8, "float32": 1e-5}[dtype]
     np.testing.assert_allclose(backend.to_numpy(grads["dW1"]).T, [[0.99845601], [2.39507239]], rtol=rtol)
     atol = {"float64": 0.0, "float32": 1e-7}[dtype]  # db sums terms of size ~1 down to 1e-3
@@ -40,7 +41,7 @@ def test_propagate_course_example(backend, dtype):
 
 def test_optimize_course_example(backend, dtype):
     X, Y, params = course_problem(backend, dtype)
-    params, costs = network.train(X, Y, params, network.layer_activations(1), learning_rate=0.009,
+    params, costs = training.train(X, Y, params, network.layer_activations(1), learning_rate=0.009,
                                   n_iter=100, cost_every=100)
     atol = {"float64": 5e-9, "float32": 1e-5}[dtype]  # the course prints 8 decimals
     np.testing.assert_allclose(backend.to_numpy(params["W1"]).T, [[0.19033591], [0.12259159]], atol=atol)
@@ -83,10 +84,10 @@ def test_vectorised_equals_loop_reference(rng):
     grads = network.backward(AL, Y, caches, params, activations)
     np.testing.assert_allclose(grads["dW1"][0], dw, rtol=1e-12)
     np.testing.assert_allclose(grads["db1"][0, 0], db, rtol=1e-12)
-    assert float(binary_cross_entropy_from_logits(caches[-1][1], Y)) == pytest.approx(cost, rel=1e-12)
+    assert float(cost_from_logits(caches[-1][1], Y)) == pytest.approx(cost, rel=1e-12)
 
     w_loop, b_loop, costs_loop = loops.optimize(w, b, X.tolist(), Y[0].tolist(), 30, 0.1)
-    trained, costs = network.train(X, Y, params, activations, learning_rate=0.1, n_iter=30, cost_every=1)
+    trained, costs = training.train(X, Y, params, activations, learning_rate=0.1, n_iter=30, cost_every=1)
     np.testing.assert_allclose(trained["W1"][0], w_loop, rtol=1e-10)
     np.testing.assert_allclose(costs, costs_loop, rtol=1e-12)
 
@@ -131,7 +132,7 @@ def test_extreme_logits_stay_finite(backend, dtype):
     z = backend.asarray([[-1e4, -50.0, 0.0, 50.0, 1e4]], dtype=dtype)
     for y in (0.0, 1.0):
         Y = backend.asarray([[y] * 5], dtype=dtype)
-        cost = float(binary_cross_entropy_from_logits(z, Y))
+        cost = float(cost_from_logits(z, Y))
         assert math.isfinite(cost)
         assert cost == pytest.approx(sum(max(v, 0) - v * y + math.log1p(math.exp(-abs(v)))
                                          for v in (-1e4, -50.0, 0.0, 50.0, 1e4)) / 5, rel=1e-6)
@@ -189,7 +190,7 @@ def test_same_seed_same_training_on_every_backend(backend, dtype, rng):
         Xb, Yb = be.asarray(X, dtype), be.asarray(Y, dtype)
         AL, caches = network.forward(Xb, params, activations)
         grads = network.backward(AL, Yb, caches, params, activations)
-        trained, costs = network.train(Xb, Yb, params, activations, learning_rate=0.5, n_iter=n_iter,
+        trained, costs = training.train(Xb, Yb, params, activations, learning_rate=0.5, n_iter=n_iter,
                                        cost_every=5)
         results.append(({k: be.to_numpy(v) for k, v in {**params, **grads, **{
             f"trained_{k}": v for k, v in trained.items()}}.items()}, costs))
@@ -206,10 +207,10 @@ def test_divergence_raises_or_keeps_last_finite_params(rng):
     Y = (rng.random((1, 50)) > 0.5).astype(float)
     params = initialize_parameters([3, 8, 1], scheme="he", seed=0)
     acts = network.layer_activations(2, "relu")
-    with pytest.raises(network.DivergenceError, match=r"iteration \d+.*smaller learning_rate"):
-        network.train(X, Y, params, acts, learning_rate=1e6, n_iter=200, cost_every=1)
-    with pytest.warns(network.DivergenceWarning, match="keeping the last parameters"):
-        kept, costs = network.train(X, Y, params, acts, learning_rate=1e6, n_iter=200, cost_every=1,
+    with pytest.raises(xpnn.DivergenceError, match=r"iteration \d+.*smaller learning_rate"):
+        training.train(X, Y, params, acts, learning_rate=1e6, n_iter=200, cost_every=1)
+    with pytest.warns(xpnn.DivergenceWarning, match="keeping the last parameters"):
+        kept, costs = training.train(X, Y, params, acts, learning_rate=1e6, n_iter=200, cost_every=1,
                                     on_divergence="warn")
     assert network.all_finite(kept) and all(math.isfinite(c) for c in costs)
 
@@ -219,8 +220,8 @@ def test_divergence_between_cost_reads_is_caught(rng):
     X = rng.standard_normal((3, 50)) * 1e3
     Y = (rng.random((1, 50)) > 0.5).astype(float)
     params = initialize_parameters([3, 8, 1], scheme="he", seed=0)
-    with pytest.raises(network.DivergenceError):
-        network.train(X, Y, params, network.layer_activations(2, "relu"), learning_rate=1e6,
+    with pytest.raises(xpnn.DivergenceError):
+        training.train(X, Y, params, network.layer_activations(2, "relu"), learning_rate=1e6,
                       n_iter=200, cost_every=1000)
 
 
@@ -249,7 +250,7 @@ def test_train_reads_the_device_only_every_cost_every_iterations(n_iter, cost_ev
     X = be.asarray(rng.standard_normal((3, 20)))
     Y = be.asarray((rng.random((1, 20)) > 0.5).astype(float))
     params = initialize_parameters([3, 4, 1], scheme="he", seed=0, backend=be)
-    _, costs = network.train(X, Y, params, network.layer_activations(2, "tanh"), learning_rate=0.1,
+    _, costs = training.train(X, Y, params, network.layer_activations(2, "tanh"), learning_rate=0.1,
                              n_iter=n_iter, cost_every=cost_every)
     cost_reads = -(-n_iter // cost_every)
     assert len(costs) == cost_reads
@@ -304,7 +305,7 @@ def test_a_step_changes_nothing_it_was_given(backend, dtype, rng):
     grads_then = {k: backend.to_numpy(v).copy() for k, v in grads.items()}
     new_then = {k: backend.to_numpy(v).copy() for k, v in new.items()}
     network.step(X, Y, new, activations, 0.1)               # a later step from the new parameters
-    network.train(X, Y, params, activations, learning_rate=0.1, n_iter=3, cost_every=1)
+    training.train(X, Y, params, activations, learning_rate=0.1, n_iter=3, cost_every=1)
     for key, value in {**params, "X": X, "Y": Y}.items():
         np.testing.assert_array_equal(backend.to_numpy(value), before[key], err_msg=key)
     for held, then in ((grads, grads_then), (new, new_then)):

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import xpnn
-from xpnn import loops, network
+from xpnn import loops, network, training
 from xpnn.activations import ACTIVATIONS
 from xpnn.gradcheck import gradient_check
 from xpnn.initializers import initialize_parameters
@@ -99,7 +99,7 @@ def test_numpy_and_array_api_strict_agree(problem):
     results = []
     for be in (xpnn.get_backend("numpy"), strict):
         p = {k: be.asarray(v) for k, v in params.items()}
-        trained, costs = network.train(be.asarray(X), be.asarray(Y), p, activations,
+        trained, costs = training.train(be.asarray(X), be.asarray(Y), p, activations,
                                        learning_rate=0.1, n_iter=5, cost_every=1)
         results.append(({k: be.to_numpy(v) for k, v in trained.items()}, costs))
     for key in params:

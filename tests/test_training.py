@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import xpnn
-from xpnn import network, optimizers, training
+from xpnn import _base, network, optimizers, training
 from xpnn.gradcheck import gradient_check
 from xpnn.initializers import initialize_parameters
 
@@ -190,7 +190,7 @@ def test_early_stopping_stops_and_keeps_the_best_validation_score(rng):
 
 def test_early_stopping_holds_out_a_stratified_split():
     strata = np.r_[np.zeros(90, int), np.ones(10, int)]
-    train, held = training.stratified_split(strata, 0.2, np.random.default_rng(0))
+    train, held = _base.stratified_split(strata, 0.2, np.random.default_rng(0))
     assert len(held) == 20 and np.sum(strata[held]) == 2
     assert sorted(np.r_[train, held]) == list(range(100))
 
@@ -333,8 +333,30 @@ def test_dask_trains_with_optimizers_and_l2_like_numpy(rng):
     for key in want.params_:
         np.testing.assert_allclose(got.params_[key], want.params_[key], rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(got.costs_, want.costs_, rtol=1e-10)
-    with pytest.raises(ValueError, match="dropout and early_stopping are not supported on Dask"):
-        xpnn.DeepNet(dropout=0.2, n_iter=2).fit(da.from_array(X, chunks=(16, 3)), y)
+
+
+def test_dask_trains_with_early_stopping_like_numpy_and_with_dropout(rng):
+    """Dask goes through the one loop: early stopping holds out the same rows and keeps the same
+    best check as NumPy; dropout draws its masks per chunk and step (reproducible from the seed,
+    full batch and streamed mini-batches alike)."""
+    da = pytest.importorskip("dask.array")
+    X = rng.standard_normal((60, 3))
+    y = (X[:, 0] + 0.3 * X[:, 1] > 0).astype(int)
+    Xd = da.from_array(X, chunks=(20, 3))
+    kw = dict(hidden_layer_sizes=(5,), n_iter=40, learning_rate=0.5, random_state=0, cost_every=2,
+              early_stopping=True, n_iter_no_change=3, validation_fraction=0.2)
+    got, want = xpnn.DeepNet(**kw).fit(Xd, y), xpnn.DeepNet(**kw).fit(X, y)
+    assert got.n_iter_ == want.n_iter_ and got.best_iteration_ == want.best_iteration_
+    np.testing.assert_allclose(got.validation_scores_, want.validation_scores_, rtol=1e-12)
+    np.testing.assert_allclose(got.params_["W1"], want.params_["W1"], rtol=1e-10, atol=1e-12)
+    for batch_size in (None, 20):
+        kw = dict(hidden_layer_sizes=(5,), n_iter=10, learning_rate=0.1, random_state=1, dropout=0.5,
+                  batch_size=batch_size, optimizer="adam", cost_every=1)
+        first, again = xpnn.DeepNet(**kw).fit(Xd, y), xpnn.DeepNet(**kw).fit(Xd, y)
+        plain = xpnn.DeepNet(**{**kw, "dropout": 0.0}).fit(Xd, y)
+        np.testing.assert_array_equal(first.params_["W1"], again.params_["W1"])
+        assert not np.allclose(first.params_["W1"], plain.params_["W1"])  # the masks did act
+        assert np.all(np.isfinite(first.costs_)) and first.n_iter_ == 10
 
 
 def test_course_defaults_are_plain_gradient_descent():

@@ -2,10 +2,9 @@
 
 from .backend import (Backend, GPUUnavailableError, XpnnFallbackWarning, get_backend,
                       gpu_available, set_backend, to_numpy, use_backend)
-from . import datasets, distributed, heads, network, optimizers, preprocessing, training
-from .estimators import (ConvergenceWarning, DeepNet, DeepNetRegressor, LogisticRegression,
-                         NotFittedError, ShallowNet, ShallowNetRegressor)
-from .network import DivergenceError, DivergenceWarning
+from . import datasets, distributed, exceptions, heads, network, optimizers, preprocessing, training
+from .estimators import DeepNet, DeepNetRegressor, LogisticRegression, ShallowNet, ShallowNetRegressor
+from .exceptions import ConvergenceWarning, DivergenceError, DivergenceWarning, NotFittedError
 from .persistence import load
 
 __version__ = "0.1.0"
@@ -14,6 +13,6 @@ __all__ = [
     "Backend", "ConvergenceWarning", "DeepNet", "DeepNetRegressor", "DivergenceError", "DivergenceWarning",
     "GPUUnavailableError", "LogisticRegression", "NotFittedError", "ShallowNet",
     "ShallowNetRegressor", "XpnnFallbackWarning",
-    "datasets", "distributed", "get_backend", "gpu_available", "heads", "load", "network",
+    "datasets", "distributed", "exceptions", "get_backend", "gpu_available", "heads", "load", "network",
     "optimizers", "preprocessing", "training", "set_backend", "to_numpy", "use_backend",
 ]

@@ -10,10 +10,7 @@ import numbers
 import numpy as np
 
 from .backend import _DTYPES, Backend, is_host_array, namespace, to_numpy, warn
-
-
-class DataConversionWarning(UserWarning):
-    """Input was converted to the form xpnn expects (e.g. a column-vector y raveled)."""
+from .exceptions import DataConversionWarning
 
 
 def _kind(x):
@@ -116,7 +113,9 @@ def _raveled_column(y):
 
 
 def check_classification_y(y, n_samples, classes=None):
-    """Class labels -> (classes, Y (n_samples, k) of 0/1 floats, head name).
+    """Class labels -> (classes, Y (n_samples, k) of 0/1 floats, kind of target: "binary",
+    "multiclass" or "multilabel-indicator", scikit-learn's names; :data:`xpnn.heads.HEAD_FOR_TARGET`
+    says which head trains each).
 
     ``classes`` (partial_fit, warm start): every label y may take, fixed in advance; a label
     outside them is an error.
@@ -136,7 +135,7 @@ def check_classification_y(y, n_samples, classes=None):
             raise ValueError(f"a 2-D y (shape {tuple(y.shape)}) must be a 0/1 indicator matrix "
                              "(multilabel classification); for several regression targets use a "
                              "regressor (ShallowNetRegressor, DeepNetRegressor)")
-        return np.arange(y.shape[1]), y.astype(np.float64), "sigmoid"
+        return np.arange(y.shape[1]), y.astype(np.float64), "multilabel-indicator"
     if y.dtype.kind == "f":
         if not np.all(np.isfinite(y)):
             raise ValueError("y contains NaN or infinity; every sample needs a class label")
@@ -157,8 +156,8 @@ def check_classification_y(y, n_samples, classes=None):
         raise ValueError(f"y has only one class ({classes.tolist()}); a classifier needs at least "
                          "two distinct labels")
     if classes.shape[0] == 2:
-        return classes, (y == classes[1]).astype(np.float64)[:, None], "sigmoid"
-    return classes, (y[:, None] == classes[None, :]).astype(np.float64), "softmax"
+        return classes, (y == classes[1]).astype(np.float64)[:, None], "binary"
+    return classes, (y[:, None] == classes[None, :]).astype(np.float64), "multiclass"
 
 
 def _check_object_labels(y):
@@ -213,12 +212,14 @@ def check_regression_y(y, n_samples):
 
 def class_weights(class_weight, classes, Y, head):
     """Per-sample weights (n_samples,) from ``class_weight`` ("balanced" as scikit-learn computes
-    it, n_samples / (n_classes * count); or a dict {label: weight}), or None."""
+    it, n_samples / (n_classes * count); or a dict {label: weight}), or None. ``head`` (a Head)
+    says each sample's class."""
     if class_weight is None:
         return None
-    if head == "sigmoid" and Y.shape[1] > 1:
+    index = head.class_index(Y.T)
+    if index is None:
         raise ValueError("class_weight is not supported for multilabel y; pass sample_weight")
-    index = (Y[:, 0] if Y.shape[1] == 1 else np.argmax(Y, axis=1)).astype(int)
+    index = np.asarray(index).astype(int)
     if isinstance(class_weight, str) and class_weight == "balanced":
         counts = np.bincount(index, minlength=len(classes))
         per_class = Y.shape[0] / (len(classes) * counts)
@@ -234,6 +235,10 @@ def class_weights(class_weight, classes, Y, head):
         raise ValueError(f"class_weight must be None, 'balanced' or a dict {{label: weight}}; "
                          f"got {class_weight!r}")
     return per_class[index]
+
+
+def _real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def check_positive_float(value, name):
@@ -255,7 +260,45 @@ def check_choice(value, name, choices):
     return value
 
 
-def check_dtype(value):
+def check_non_negative_float(value, name):
+    if not _real(value) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
+    return float(value)
+
+
+def check_fraction(value, name, *, upper_open=False, positive=False):
+    """A number in [0, 1] (``positive``: above 0; ``upper_open``: below 1)."""
+    ok = _real(value) and math.isfinite(value)
+    ok = ok and (value > 0 if positive else value >= 0) and (value < 1 if upper_open else value <= 1)
+    if not ok:
+        low = "0 <" if positive else "0 <="
+        raise ValueError(f"{name} must be a number with {low} {name} {'<' if upper_open else '<='} 1; "
+                         f"got {value!r}")
+    return float(value)
+
+
+def one_of(choices):
+    """A constraint: ``value`` among ``choices`` (a set, or a registry dict read at check time)."""
+    return lambda value, name: check_choice(value, name, choices)
+
+
+def optional(constraint):
+    """A constraint that also accepts None."""
+    return lambda value, name: None if value is None else constraint(value, name)
+
+
+def fraction(**kwargs):
+    return lambda value, name: check_fraction(value, name, **kwargs)
+
+
+def check_parameters(values, constraints):
+    """Every value of ``values`` {name: value} that ``constraints`` {name: check(value, name)}
+    declares, checked (the first bad one raises ValueError naming it). Returns the checked
+    values, converted (floats as float, ints as int)."""
+    return {name: check(values[name], name) for name, check in constraints.items() if name in values}
+
+
+def check_dtype(value, name="dtype"):
     name = value if isinstance(value, str) else getattr(value, "__name__", str(value))
     return check_choice(name, "dtype", _DTYPES)
 

@@ -9,8 +9,6 @@ the same numbers on every backend.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import functools
 import importlib
 import os
@@ -21,6 +19,20 @@ from typing import Any
 
 import array_api_compat
 import numpy as np
+
+from . import _gpu
+from ._config import NAMES, _canonical, _default, _strict_gpu_env, set_backend, use_backend
+from ._gpu import (GPU_EXTRAS, cuda_driver_version, cuda_facts, gpu_available, gpu_install_hint,
+                   gpu_status, is_out_of_memory)
+from ._layout import samples_as_rows, scalar, take_samples
+from ._random import rng_from, uniform_sampler
+
+__all__ = [  # the backend module's public face, its helper modules' names included
+    "NAMES", "GPU_EXTRAS", "Backend", "GPUUnavailableError", "XpnnFallbackWarning", "backend_of",
+    "cuda_driver_version", "cuda_facts", "get_backend", "gpu_available", "gpu_install_hint",
+    "gpu_status", "is_host_array", "is_out_of_memory", "move_tree", "namespace", "read_scalars",
+    "resolve_backend", "rng_from", "samples_as_rows", "scalar", "set_backend", "take_samples",
+    "to_numpy", "uniform_sampler", "use_backend", "warn"]
 
 _NUMPY_NAMESPACE = array_api_compat.array_namespace(np.empty(0))
 
@@ -37,8 +49,6 @@ def namespace(*arrays: Any) -> Any:
     return _NUMPY_NAMESPACE
 
 
-NAMES = ("auto", "cpu", "gpu", "numpy", "cupy", "torch", "jax", "array_api_strict", "dask")
-_ALIASES = {"cpu": "numpy", "np": "numpy", "cp": "cupy", "array-api-strict": "array_api_strict"}
 _COMPAT_MODULES = {  # name -> (module users install, namespace xpnn computes with)
     "numpy": ("numpy", "array_api_compat.numpy"),
     "cupy": ("cupy", "array_api_compat.cupy"),
@@ -89,6 +99,13 @@ class Backend:
         return _restore, (self.name, self.requested, device, self.fallback_reason)
 
     # ------------------------------------------------------------------ capabilities
+    @property
+    def is_lazy(self) -> bool:
+        """Arrays are task graphs computed on demand (Dask): training takes its gradients from
+        a map-reduce over the chunks (:mod:`xpnn.distributed`), parameters stay on the host,
+        and nothing is read back unless computed."""
+        return self.name == "dask"
+
     def compile(self, function: Any, static_argnames: tuple[str, ...] = ()) -> Any:
         """``function`` compiled for this backend where it has a compiler (``jax.jit`` on JAX,
         with ``static_argnames`` static), else ``function`` itself."""
@@ -128,6 +145,12 @@ class Backend:
             return da.from_array(chunk, chunks=("auto",) + host.shape[1:])
         return self.xp.asarray(host, device=self.device)
 
+    def take_rows(self, x: Any, index: Any) -> Any:
+        """The rows ``index`` (host integers) of this backend's 2-D array ``x``, gathered once."""
+        if self.is_lazy:
+            return x[np.asarray(index)]
+        return self.xp.take(x, self.asarray(index), axis=0)
+
     def to_numpy(self, x: Any) -> np.ndarray:
         """``x`` as a NumPy array on the host (a copy for device arrays)."""
         return to_numpy(x)
@@ -153,11 +176,6 @@ class Backend:
         """Standard normal draws times ``scale``, made on the host and moved here."""
         return self.asarray(scale * rng_from(seed).standard_normal(shape), dtype=dtype)
 
-    def random_uniform(self, shape: tuple[int, ...], *, seed: Any = None, low: float = 0.0,
-                       high: float = 1.0, dtype: Any = "float64") -> Any:
-        """Uniform draws in [low, high), made on the host and moved here."""
-        return self.asarray(rng_from(seed).uniform(low, high, shape), dtype=dtype)
-
 
 @functools.lru_cache(maxsize=32)
 def _jax_jit(function: Any, static_argnames: tuple[str, ...]) -> Any:
@@ -165,16 +183,6 @@ def _jax_jit(function: Any, static_argnames: tuple[str, ...]) -> Any:
     import jax
 
     return jax.jit(function, static_argnames=static_argnames)
-
-
-def rng_from(seed: Any) -> np.random.Generator:
-    """A host ``numpy.random.Generator`` from a seed, a Generator, or None (fresh entropy)."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, np.random.RandomState):
-        raise TypeError("random_state must be an int, None or a numpy.random.Generator; "
-                        "got a legacy numpy.random.RandomState")
-    return np.random.default_rng(seed)
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -196,223 +204,26 @@ def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
-def uniform_sampler(like: Any, seed: int):
-    """A function ``shape -> array`` of uniform [0, 1) draws with ``like``'s dtype and device,
-    for dropout masks drawn every step without a host round trip.
-
-    CuPy, torch and JAX draw with their own device generator seeded with ``seed``; NumPy,
-    array_api_strict draw with a host ``numpy.random.Generator(seed)`` (moved to the device for
-    array_api_strict). So one seed gives identical masks on NumPy and array_api_strict, and
-    reproducible but different masks on CuPy, torch and JAX (each its own stream).
-    """
-    be = backend_of(like)
-    dtype = like.dtype
-    if be.name == "torch":
-        import torch
-
-        generator = torch.Generator(device=be.device)
-        generator.manual_seed(seed)
-        return lambda shape: torch.rand(shape, generator=generator, dtype=dtype, device=be.device)
-    if be.name == "cupy":
-        import cupy
-
-        generator = cupy.random.default_rng(seed)
-        return lambda shape: generator.random(shape, dtype=dtype)
-    if be.name == "jax":
-        import jax
-
-        key = [jax.random.key(seed)]
-
-        def draw(shape):
-            key[0], sub = jax.random.split(key[0])
-            return jax.random.uniform(sub, shape, dtype=dtype)
-        return draw
-    host, name = np.random.default_rng(seed), _dtype_name(dtype)
-    if be.name == "numpy":
-        return lambda shape: host.random(shape, dtype=name)
-    return lambda shape: be.asarray(host.random(shape, dtype=name))
-
-
-def synchronize(x: Any) -> None:
-    """Wait for the device that holds ``x`` (a no-op for host arrays)."""
-    backend_of(x).synchronize(x)
+def move_tree(tree: Any, backend: Backend | None = None, dtype: Any = None) -> Any:
+    """Nested dicts and tuples of arrays (an optimizer's state) on ``backend`` (with ``dtype``),
+    or as host NumPy arrays for None: to continue a fit on another device, or to pickle it."""
+    if isinstance(tree, dict):
+        return {k: move_tree(v, backend, dtype) for k, v in tree.items()}
+    if isinstance(tree, tuple):
+        return tuple(move_tree(v, backend, dtype) for v in tree)
+    return to_numpy(tree) if backend is None else backend.asarray(to_numpy(tree), dtype=dtype)
 
 
 def read_scalars(*scalars: Any) -> list[float]:
     """Host floats of 0-d device arrays, in one device-to-host read: ``float()`` for one value
-    (an explicit transfer on JAX), one stacked copy for several."""
+    (an explicit transfer on JAX), one stacked copy for several; host numbers pass through."""
+    if any(isinstance(x, (float, int, np.generic, np.ndarray)) for x in scalars):
+        return [float(to_numpy(x)) for x in scalars]
     if len(scalars) == 1:
         (x,) = scalars
         return [float(to_numpy(x)) if array_api_compat.is_jax_array(x) else float(x)]
     xp = namespace(*scalars)
     return [float(v) for v in to_numpy(xp.stack([xp.reshape(x, ()) for x in scalars]))]
-
-
-_OUT_OF_MEMORY_MARKERS = (  # what CUDA, cuBLAS/cuSOLVER/cuFFT and torch say when memory runs out
-    "cudaErrorMemoryAllocation", "CUDA_ERROR_OUT_OF_MEMORY", "CUBLAS_STATUS_ALLOC_FAILED",
-    "CUSOLVER_STATUS_ALLOC_FAILED", "CUFFT_ALLOC_FAILED", "CUDA out of memory")
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    """True for host MemoryError and the device libraries' out-of-memory errors:
-    cupy.cuda.memory.OutOfMemoryError, torch.OutOfMemoryError, and the CUDA runtime, driver and
-    cuBLAS errors that report a failed allocation (CUDARuntimeError "cudaErrorMemoryAllocation",
-    CUBLASError "CUBLAS_STATUS_ALLOC_FAILED", ...)."""
-    if isinstance(exc, MemoryError) or "OutOfMemory" in type(exc).__name__:
-        return True
-    message = str(exc)
-    return any(marker in message for marker in _OUT_OF_MEMORY_MARKERS)
-
-
-def samples_as_rows(A: Any, W: Any) -> bool:
-    """Whether the layer product ``W @ A`` is better computed as ``(A.T @ W.T).T``: letting
-    the m samples be the rows of the BLAS call's result instead of its columns.
-
-    True only where it was measured faster (OpenBLAS, 2-core AMD EPYC; see the benchmarks guide):
-    a NumPy ``A`` (n, m) that is the transposed view of row-major data (the estimators' X, one
-    sample per row), a thin layer (W has fewer rows than A has samples) and a product large
-    enough for the layout to matter (>= 2**20 multiply-adds). Below that, or for other backends
-    (whose BLAS was not measured), the plain product is used. Both give the same product, equal
-    to rounding (BLAS may add the n terms of each entry in another order).
-    """
-    return (type(A) is np.ndarray and A.ndim == 2 and W.shape[0] < A.shape[1]
-            and W.shape[0] * A.size >= 2**20 and _row_major_view(A))
-
-
-def take_samples(A: Any, index: Any) -> Any:
-    """The columns ``index`` (an integer array on A's device) of A (n, m): a new (n, len(index))
-    array, gathered along the axis that is contiguous in memory. On the estimators' layout (A the
-    transposed view of row-major samples, NumPy) each sample is one contiguous row of A.T:
-    ``take(A.T, index, axis=0).T`` copies rows, where ``take(A, index, axis=1)`` gathers single
-    numbers (measured 0.17 ms against 8.2 ms for 5000 samples x 100 features). The result keeps
-    that layout, so the mini-batches sliced from it are contiguous blocks."""
-    xp = namespace(A)
-    if _row_major_view(A):
-        return xp.take(A.T, index, axis=0).T
-    return xp.take(A, index, axis=1)
-
-
-def _row_major_view(A: Any) -> bool:
-    """A NumPy (n, m) array that is the transposed view of row-major (m, n) data."""
-    return (type(A) is np.ndarray and A.ndim == 2 and A.flags.f_contiguous
-            and not A.flags.c_contiguous)
-
-
-def scalar(value: float, like: Any) -> Any:
-    """``value`` for elementwise use with the array ``like``, made once per dtype and device.
-
-    Most namespaces take a Python scalar as it is. array-api-compat's torch ``maximum`` and
-    ``minimum`` turn one into a fresh tensor on ``like``'s device at every call, a host-to-device
-    copy that blocks on CUDA; for torch this returns a cached 0-d tensor instead.
-    """
-    if type(like) is np.ndarray or not array_api_compat.is_torch_array(like):
-        return value
-    return _device_scalar(float(value), like.dtype, like.device)
-
-
-@functools.lru_cache(maxsize=64)
-def _device_scalar(value: float, dtype: Any, device: Any) -> Any:
-    import torch
-
-    return torch.full((), value, dtype=dtype, device=device)
-
-
-# --------------------------------------------------------------------------- GPU probe
-
-def _probe_gpu() -> tuple[bool, str]:
-    """Try CuPy for real: import, device count, a tiny compiled kernel, the device's name."""
-    try:
-        import cupy
-    except Exception as exc:  # ImportError, or a CUDA library failing to load at import
-        return False, (f"CuPy is not importable ({type(exc).__name__}: {exc}); "
-                       f"install it with: {gpu_install_hint()}")
-    try:
-        if not cupy.cuda.is_available():
-            return False, "CuPy is installed but found no usable CUDA device"
-        x = cupy.arange(4, dtype=cupy.float32)
-        total = float((x * 2.0 + 1.0).sum())  # compiles (NVRTC), runs and syncs a kernel
-        if total != 16.0:
-            return False, f"CuPy test kernel returned {total}, expected 16.0"
-        props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
-        name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
-    except Exception as exc:  # CUDARuntimeError, CUDADriverError, NVRTCError, CompileException...
-        return False, f"CuPy is installed but CUDA does not work: {type(exc).__name__}: {exc}"
-    return True, f"CuPy {cupy.__version__} on {name}"
-
-
-@functools.lru_cache(maxsize=1)
-def gpu_status() -> tuple[bool, str]:
-    """(usable, reason): whether CuPy can run on a CUDA device here, and why (not). Never raises."""
-    try:
-        return _probe_gpu()
-    except BaseException as exc:  # noqa: BLE001 - a probe must answer, whatever CUDA does
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
-        return False, f"the GPU probe failed: {type(exc).__name__}: {exc}"
-
-
-def cuda_driver_version() -> tuple[int, int] | None:
-    """(major, minor) of the newest CUDA the installed NVIDIA driver supports, read from
-    libcuda with ctypes (no CuPy needed), or None without a driver."""
-    import ctypes
-
-    for name in ("libcuda.so.1", "libcuda.so", "nvcuda.dll"):
-        try:
-            lib = ctypes.CDLL(name)
-        except OSError:
-            continue
-        version = ctypes.c_int()
-        try:
-            if lib.cuDriverGetVersion(ctypes.byref(version)) == 0 and version.value > 0:
-                return version.value // 1000, version.value % 1000 // 10
-        except (AttributeError, OSError):
-            pass
-    return None
-
-
-def cuda_facts() -> dict[str, Any]:
-    """CUDA versions and TF32 settings, for benchmark records: the driver's CUDA, CuPy's runtime
-    (when a GPU is usable), torch's CUDA build, and the variables that switch TF32 on or off."""
-    driver = cuda_driver_version()
-    facts: dict[str, Any] = {"driver_cuda": None if driver is None else "%d.%d" % driver,
-                             "cupy_runtime": None, "torch_cuda": None}
-    if gpu_available():
-        import cupy
-
-        v = cupy.cuda.runtime.runtimeGetVersion()
-        facts["cupy_runtime"] = f"{v // 1000}.{v % 1000 // 10}"
-    if "torch" in sys.modules:
-        torch = sys.modules["torch"]
-        facts["torch_cuda"] = torch.version.cuda
-        facts["torch_allow_tf32_matmul"] = bool(torch.backends.cuda.matmul.allow_tf32)
-    facts["tf32_env"] = {var: os.environ.get(var) for var in ("CUPY_TF32", "NVIDIA_TF32_OVERRIDE")}
-    return facts
-
-
-GPU_EXTRAS = {12: "gpu", 13: "gpu-cuda13"}  # CUDA major version -> xpnn extra (its cupy-cudaNNx)
-
-
-def gpu_install_hint() -> str:
-    """The pip command for the CuPy that matches this machine's CUDA, where it can tell."""
-    from importlib import metadata
-
-    installed = sorted({d.metadata["Name"] for d in metadata.distributions()
-                        if (d.metadata["Name"] or "").lower().startswith("cupy")})
-    if installed:
-        return (f"{', '.join(installed)} is installed but does not import: check that its CUDA "
-                "major version matches the driver's (nvidia-smi) and reinstall the matching one")
-    driver = cuda_driver_version()
-    if driver is not None:
-        major = max((m for m in GPU_EXTRAS if m <= driver[0]), default=None)
-        if major is not None:
-            return (f"pip install 'xpnn[{GPU_EXTRAS[major]}]' (CUDA {major}; the driver supports "
-                    f"{driver[0]}.{driver[1]})")
-    return "pip install 'xpnn[gpu]' (CUDA 12) or 'xpnn[gpu-cuda13]' (CUDA 13)"
-
-
-def gpu_available() -> bool:
-    """True when CuPy imports, sees a CUDA device and runs a kernel."""
-    return gpu_status()[0]
 
 
 # ------------------------------------------------------------------------- selection
@@ -424,17 +235,6 @@ def warn(message: str, category: type[Warning]) -> None:
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
 
-
-def _canonical(name: str) -> str:
-    key = _ALIASES.get(name.lower(), name.lower())
-    if key not in NAMES:
-        raise ValueError(f"unknown backend {name!r}; choose from {list(NAMES)}, "
-                         "an array-API namespace module, or a Backend")
-    return key
-
-
-def _strict_gpu_env() -> bool:
-    return os.environ.get("XPNN_STRICT_GPU", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def get_backend(name: Any = None, *, strict: bool = False, device: Any = None) -> Backend:
@@ -468,9 +268,9 @@ def get_backend(name: Any = None, *, strict: bool = False, device: Any = None) -
     requested = name
     key = _canonical(name)
     if key == "auto":
-        return _make("cupy" if gpu_available() else "numpy", requested, device)
+        return _make("cupy" if _gpu.gpu_available() else "numpy", requested, device)
     if key in {"gpu", "cupy"}:
-        usable, reason = gpu_status()
+        usable, reason = _gpu.gpu_status()
         if usable:
             return _make("cupy", requested, device)
         if strict or key == "cupy" or _strict_gpu_env():
@@ -535,7 +335,7 @@ def _restore(name: str, requested: str, device: Any, fallback_reason: str | None
 
 def _gpu_restore_problem(name: str, device: Any) -> str | None:
     if name == "cupy":
-        usable, reason = gpu_status()
+        usable, reason = _gpu.gpu_status()
         return None if usable else reason
     if name == "torch" and str(device).startswith("cuda"):
         try:
@@ -612,49 +412,6 @@ def _supported_dtypes(xp: Any, device: Any) -> set[str] | None:
     except Exception:  # namespaces without the inspection API, or without per-device answers
         return None
 
-
-# ------------------------------------------------------------------------ the default
-
-_global_default: tuple[Any, bool] | None = None
-_context_default: contextvars.ContextVar[tuple[Any, bool] | None] = contextvars.ContextVar(
-    "xpnn_backend", default=None)
-
-
-def _check_spec(spec: Any) -> Any:
-    if isinstance(spec, str):
-        _canonical(spec)
-    return spec
-
-
-def set_backend(name: Any, *, strict: bool = False) -> None:
-    """Set the process-wide default backend (used when ``backend=None`` meets NumPy input, and
-    by ``get_backend()``); ``strict=True`` makes an unusable "gpu" an error instead of a
-    fallback. ``set_backend(None)`` restores the default ("cpu", or ``$XPNN_BACKEND``)."""
-    global _global_default
-    _global_default = None if name is None else (_check_spec(name), bool(strict))
-
-
-@contextlib.contextmanager
-def use_backend(name: Any, *, strict: bool = False):
-    """Within the ``with`` block, ``name`` is the default backend (this thread/task only)."""
-    token = _context_default.set((_check_spec(name), bool(strict)))
-    try:
-        yield
-    finally:
-        _context_default.reset(token)
-
-
-def _default() -> tuple[Any, bool]:
-    """(spec, strict) in force: use_backend > set_backend > $XPNN_BACKEND > "cpu"."""
-    for entry in (_context_default.get(), _global_default):
-        if entry is not None:
-            return entry
-    return os.environ.get("XPNN_BACKEND") or "cpu", False
-
-
-def default_backend_name() -> Any:
-    """The default backend's name (or module, or Backend) in force."""
-    return _default()[0]
 
 
 def resolve_backend(backend: Any, *arrays: Any, strict: bool = False) -> Backend:

@@ -1,23 +1,27 @@
-"""Data-parallel training on Dask: X chunked along samples, the core's own forward/backward on
-every chunk, contributions tree-summed and weighted by chunk size, the small parameters updated
-on the client and sent with the next iteration's tasks.
+"""Dask as a source of gradients for the one training loop (:func:`xpnn.training.loop`).
 
-Each iteration builds a fresh graph of one task per chunk plus the tree of sums, so the graph
-never grows with the iteration count; X stays persisted in the cluster's memory (or, for
-mini-batches, streams from its source one chunk at a time). Works with the threaded scheduler,
-a ``dask.distributed`` Client the user started (it is used automatically), or one started with
-:func:`local_client`; chunks may be NumPy or CuPy arrays (dask-cuda).
+Full batch: X chunked along samples and persisted in the cluster's memory; every step sends
+the small parameters once per worker, runs the core's forward and backward on every chunk
+(:func:`xpnn.training.gradients`), and tree-sums the chunks' contributions weighted by their
+size, with the cost travelling in the same small vector. Mini-batches: X streams from its
+source (which may be larger than memory) one chunk of ``batch_size`` rows at a time, the chunks
+in a shuffled order and the rows of each shuffled. The parameters stay on the client as NumPy
+arrays, where the optimizer updates them. Each step builds a fresh graph, so the graph never
+grows with the iteration count.
+
+Works with the threaded scheduler, a ``dask.distributed`` Client the user started (it is used
+automatically), or one started with :func:`local_client`; chunks may be NumPy or CuPy arrays
+(dask-cuda).
 """
 
 from __future__ import annotations
 
-
 import numpy as np
 
-from . import network
-from .backend import backend_of, rng_from, to_numpy
-from .heads import cost_from_logits
-from .training import CostLog, Result, move_state
+from .backend import backend_of, move_tree, rng_from, to_numpy, uniform_sampler
+from .gradcheck import flatten, unflatten
+from .network import l2_penalty
+from .training import EarlyStopping, dropout_masks, gradients, loop
 
 
 def local_client(n_workers=None, *, gpu=False, **kwargs):
@@ -33,22 +37,57 @@ def local_client(n_workers=None, *, gpu=False, **kwargs):
     return Client(n_workers=n_workers, threads_per_worker=1, **kwargs)
 
 
-def _chunk_contribution(X_rows, Y_rows, w, params, activations, head, total_weight):
-    """One chunk's share of the full-batch gradient and cost, as one flat host vector.
+def train(X_rows, Y_rows, params, activations, *, optimizer, n_epochs, batch_size=None,
+          head="sigmoid", sample_weight=None, alpha=0.0, dropout=None, random_state=None,
+          cost_every=100, on_divergence="raise", callback=None, early_stopping=None, state=None,
+          t=0, learning_rate=None):
+    """Train on a Dask X (m, n_x) chunked along rows, host targets Y (m, k) (0/1 for sigmoid,
+    one-hot for softmax, values for identity) and optional host weights (m,), through
+    :func:`xpnn.training.loop` with every option it has. ``early_stopping`` holds host arrays
+    (course notation). Returns a :class:`xpnn.training.Result`; parameters stay NumPy arrays.
+    """
+    rng = rng_from(random_state)
+    params = {k: np.asarray(v) for k, v in params.items()}
+    hidden = [params[f"W{l}"].shape[0] for l in range(1, len(activations))]
+    rates = None if dropout is None or not any(dropout) else list(dropout)
+    seed = None if rates is None else int(rng.integers(2**63))
+    kind = FullBatch if batch_size is None else Streamed
+    source = kind(X_rows, Y_rows, sample_weight, batch_size, alpha, (rates, hidden, seed))
+    return loop(source, params, activations, optimizer=optimizer, n_epochs=n_epochs, head=head,
+                alpha=alpha, rng=rng, cost_every=cost_every, on_divergence=on_divergence,
+                callback=callback, early_stopping=early_stopping,
+                state=None if state is None else move_tree(state), t=t, learning_rate=learning_rate)
 
-    X_rows (m_c, n_x), Y_rows (m_c, k) and weights w (m_c,) (or None: m_c ones) are the chunk;
-    the result is (chunk weight / total weight) * [grads..., cost] of the chunk's own weighted
-    mean cost, so the chunks sum to the full batch's."""
+
+def _masks(dropout, X, t, part):
+    """Dropout masks for the step ``t`` on one chunk (``part``) of X (n_x, m_c), from a seed
+    derived from (seed, t, part): reproducible, and the same when a step is replayed."""
+    rates, hidden, seed = dropout
+    if rates is None:
+        return None
+    sampler = uniform_sampler(X, int(np.random.SeedSequence([seed, t, part]).generate_state(1)[0]))
+    return dropout_masks(sampler, rates, hidden, X.shape[1], X)
+
+
+def _on_chunk(X_rows, Y_rows, w, params, record, **options):
+    """The chunk's backend arrays in course notation, and its (grads, cost) from the core."""
     be = backend_of(X_rows)
     X, Y = X_rows.T, be.asarray(to_numpy(Y_rows).T, dtype=X_rows.dtype)
     S = None if w is None else be.asarray(np.reshape(to_numpy(w), (1, -1)), dtype=X_rows.dtype)
-    params = {k: be.asarray(v, dtype=X_rows.dtype) for k, v in params.items()}
-    AL, caches = network.forward(X, params, activations)
-    grads = network.backward(AL, Y, caches, params, activations, head=head, S=S)
-    cost = cost_from_logits(caches[-1][1], Y, head, S)
+    device = {k: be.asarray(v, dtype=X_rows.dtype) for k, v in params.items()}
+    masks = _masks(options.pop("dropout"), X, options.pop("t"), options.pop("part"))
+    return gradients(device, X, Y, S, masks, record=record, **options)
+
+
+def _chunk_contribution(X_rows, Y_rows, w, params, total_weight, **options):
+    """One chunk's share of the full-batch gradient and cost, as one flat host vector: (chunk
+    weight / total weight) * [grads..., cost] of the chunk's own weighted mean cost, so the
+    chunks sum to the full batch's."""
+    grads, cost = _on_chunk(X_rows, Y_rows, w, params, True, alpha=0.0, **options)
     weight = X_rows.shape[0] if w is None else float(np.sum(to_numpy(w)))
-    parts = [to_numpy(grads[f"d{k}"]).ravel() for k in params] + [np.atleast_1d(to_numpy(cost))]
-    return np.concatenate(parts).astype(np.float64) * (weight / total_weight)
+    vector = np.concatenate([to_numpy(flatten({k: grads[f"d{k}"] for k in params})),
+                             np.atleast_1d(to_numpy(cost))])
+    return vector.astype(np.float64) * (weight / total_weight)
 
 
 def _tree_sum(parts):
@@ -59,14 +98,6 @@ def _tree_sum(parts):
     while len(parts) > 1:
         parts = [add(a, b) if b is not None else a for a, b in zip(parts[::2], parts[1::2] + [None])]
     return parts[0]
-
-
-def _unflatten(vector, like):
-    out, start = {}, 0
-    for key, p in like.items():
-        out[key] = vector[start:start + p.size].reshape(p.shape).astype(p.dtype)
-        start += p.size
-    return out, float(vector[start])
 
 
 def _persisted_rows(array, chunks):
@@ -80,101 +111,106 @@ def _persisted_rows(array, chunks):
     return rechunked, list(rechunked.to_delayed().ravel())
 
 
-def train(X_rows, Y_rows, params, activations, *, optimizer, n_epochs, batch_size=None,
-          head="sigmoid", sample_weight=None, alpha=0.0, random_state=None, cost_every=100,
-          on_divergence="raise", callback=None, state=None, t=0, learning_rate=None):
-    """Train on a Dask X (m, n_x) chunked along rows, targets Y (m, k) (0/1 for sigmoid, one-hot
-    for softmax, values for identity) and optional weights (m,): full batch (data-parallel over
-    the chunks) or mini-batches streamed one chunk at a time. The optimizer (any of
-    :mod:`xpnn.optimizers`) updates the small parameters on the client, where they stay as NumPy
-    arrays. Returns a :class:`xpnn.training.Result` like :func:`xpnn.training.run`.
-    """
-    state = optimizer.init(params) if state is None else move_state(state)
-    options = dict(optimizer=optimizer, head=head, alpha=alpha, state=state, t=t,
-                   log=CostLog(params, learning_rate, on_divergence, callback,
-                               "iteration" if batch_size is None else "epoch"))
-    if batch_size is None:
-        return _full_batch(X_rows, Y_rows, sample_weight, params, activations, n_epochs, cost_every,
-                           **options)
-    return _minibatch(X_rows, Y_rows, sample_weight, params, activations, n_epochs, cost_every,
-                      batch_size, rng_from(random_state), **options)
+class _DaskSource:
+    """What both Dask sources share: the update on the client, the held-out set on the host."""
+
+    def __init__(self, Y_rows, sample_weight, alpha, dropout):
+        self.alpha, self.dropout = alpha, dropout
+        self.total_weight = Y_rows.shape[0] if sample_weight is None else float(np.sum(sample_weight))
+        self.replayable = False
+
+    @staticmethod
+    def weight(batch):
+        return batch.weight
+
+    @staticmethod
+    def validation(early_stopping):
+        """The held-out set as host arrays, where the client's parameters are."""
+        return EarlyStopping(to_numpy(early_stopping.X), to_numpy(early_stopping.Y),
+                             early_stopping.n_iter_no_change, early_stopping.tol)
 
 
-def _with_l2(grads, cost, params, alpha, m):
-    """The L2 term added on the client: dW += alpha/m W, cost += alpha/(2m) Σ ||W||²."""
-    if not alpha:
-        return grads, cost
-    grads = {k: g + (alpha / m) * params[k] if k[0] == "W" else g for k, g in grads.items()}
-    return grads, cost + float(network.l2_penalty(params, alpha, m))
+class FullBatch(_DaskSource):
+    """Every step: the full-batch gradient as a map-reduce over the persisted chunks. Same
+    results as :class:`xpnn.training.ArraySource` on the whole X, up to the order of sums."""
+
+    def __init__(self, X_rows, Y_rows, sample_weight, batch_size, alpha, dropout):
+        super().__init__(Y_rows, sample_weight, alpha, dropout)
+        self.full_batch, self.m = True, X_rows.shape[0]
+        self.replayable = dropout[0] is None
+        X_rows = X_rows.rechunk({1: -1}).persist()
+        self._keep = [X_rows]  # the persisted arrays live as long as the source
+        Y, y_blocks = _persisted_rows(Y_rows, X_rows.chunks[0])
+        weights, w_blocks = _persisted_rows(sample_weight, X_rows.chunks[0])
+        self._keep += [Y, weights]
+        self.blocks = list(zip(X_rows.to_delayed().ravel(), y_blocks, w_blocks))
+
+    def epoch(self, rng):
+        yield None
+
+    def stepper(self, *, activations, head, alpha, optimizer):
+        import dask
+
+        def step(params, state, t, batch, record):
+            shared = dask.delayed(params, traverse=False)  # one key, sent once per worker
+            parts = [dask.delayed(_chunk_contribution)(xb, yb, wb, shared, self.total_weight,
+                                                       activations=activations, head=head,
+                                                       dropout=self.dropout, t=t, part=i)
+                     for i, (xb, yb, wb) in enumerate(self.blocks)]
+            try:
+                (total,) = dask.compute(_tree_sum(parts))
+            except Exception as exc:
+                raise RuntimeError(f"Dask failed in step {t} ({type(exc).__name__}: {exc}); a worker "
+                                   "may have died or run out of memory. The estimator was not "
+                                   "changed; fit again, or give the workers more memory.") from exc
+            grads = unflatten(total[:-1], params)
+            grads = {f"d{k}": g.astype(params[k].dtype) for k, g in grads.items()}
+            cost = float(total[-1])
+            if alpha:  # the L2 term over all m examples, added on the client
+                grads = {k: g + (alpha / self.m) * params[k[1:]] if k[1] == "W" else g
+                         for k, g in grads.items()}
+                cost += float(l2_penalty(params, alpha, self.m))
+            new_params, state = optimizer.update(params, grads, state, t)
+            return new_params, state, cost
+        return step
 
 
-def _full_batch(X_rows, Y_rows, sample_weight, params, activations, n_epochs, cost_every, *,
-                optimizer, head, alpha, state, t, log):
-    """Costs are read back with every iteration's gradient (they travel in the same small
-    vector). Same results as :func:`xpnn.training.run` on the whole X, up to the order of sums."""
-    import dask
-
-    X_rows = X_rows.rechunk({1: -1}).persist()
-    m = X_rows.shape[0]
-    total_weight = m if sample_weight is None else float(np.sum(sample_weight))
-    Y_rows, y_blocks = _persisted_rows(Y_rows, X_rows.chunks[0])
-    weights, w_blocks = _persisted_rows(sample_weight, X_rows.chunks[0])
-    blocks = list(zip(X_rows.to_delayed().ravel(), y_blocks, w_blocks))
-    for i in range(n_epochs):
-        shared = dask.delayed(params, traverse=False)  # one key, sent once per worker
-        parts = [dask.delayed(_chunk_contribution)(xb, yb, wb, shared, activations, head, total_weight)
-                 for xb, yb, wb in blocks]
-        try:
-            (total,) = dask.compute(_tree_sum(parts))
-        except Exception as exc:
-            raise RuntimeError(f"Dask failed in iteration {i} ({type(exc).__name__}: {exc}); a worker "
-                               "may have died or run out of memory. The estimator was not changed; "
-                               "fit again, or give the workers more memory.") from exc
-        grads, cost = _with_l2(*_unflatten(total, params), params, alpha, m)
-        if i % cost_every == 0:
-            stopped = log.record(i, cost, params)
-            if stopped is not None:
-                return Result(stopped, log.costs, i + 1, state, t)
-        t += 1
-        params, state = optimizer.update(params, {f"d{k}": g for k, g in grads.items()}, state, t)
-    return Result(log.finish(params), log.costs, n_epochs, state, t)
+class _Chunk:
+    def __init__(self, index, weight):
+        self.index, self.weight = index, weight
 
 
-def _minibatch(X_rows, Y_rows, sample_weight, params, activations, n_epochs, cost_every, batch_size,
-               rng, *, optimizer, head, alpha, state, t, log):
-    """Streams one chunk of ``batch_size`` rows at a time from a Dask X (which may live on disk,
-    larger than memory): each epoch visits the chunks in a shuffled order and shuffles the rows
-    within each chunk; one step per chunk. ``costs[k]`` is the mean cost over epoch
-    ``k * cost_every`` of each batch before its update."""
-    import dask
-    import dask.array as da
+class Streamed(_DaskSource):
+    """Mini-batches: one chunk of ``batch_size`` rows in memory at a time, its rows shuffled; the
+    core's forward and backward on the chunk's backend, the update on the client."""
 
-    X_rows = X_rows.rechunk((batch_size, -1))
-    Y_rows = da.asarray(Y_rows).rechunk((batch_size, -1))
-    weights = np.ones(X_rows.shape[0]) if sample_weight is None else np.asarray(sample_weight)
-    starts = np.cumsum((0,) + X_rows.chunks[0])
-    for epoch in range(n_epochs):
-        record, total = epoch % cost_every == 0, 0.0
-        for b in rng.permutation(X_rows.numblocks[0]):
-            Xb, Yb = dask.compute(X_rows.blocks[int(b)], Y_rows.blocks[int(b)])  # one batch in memory
+    def __init__(self, X_rows, Y_rows, sample_weight, batch_size, alpha, dropout):
+        import dask.array as da
+
+        super().__init__(Y_rows, sample_weight, alpha, dropout)
+        self.full_batch = False
+        self.X_rows = X_rows.rechunk((batch_size, -1))
+        self.Y_rows = da.asarray(Y_rows).rechunk((batch_size, -1))
+        self.weights = None if sample_weight is None else np.asarray(sample_weight)
+        self.starts = np.cumsum((0,) + self.X_rows.chunks[0])
+
+    def epoch(self, rng):
+        for b in rng.permutation(self.X_rows.numblocks[0]):
+            order = rng.permutation(self.X_rows.chunks[0][b])
+            w = None if self.weights is None else self.weights[self.starts[b]:self.starts[b + 1]][order]
+            yield _Chunk((int(b), order, w), len(order) if w is None else float(np.sum(w)))
+
+    def stepper(self, *, activations, head, alpha, optimizer):
+        import dask
+
+        def step(params, state, t, batch, record):
+            b, order, w = batch.index
+            Xb, Yb = dask.compute(self.X_rows.blocks[b], self.Y_rows.blocks[b])  # one batch in memory
             be = backend_of(Xb)
-            order = rng.permutation(Xb.shape[0])
-            Y = be.asarray(to_numpy(Yb)[order].T, dtype=Xb.dtype)
-            wb = weights[starts[b]:starts[b + 1]][order]
-            S = None if sample_weight is None else be.asarray(wb[None, :], dtype=Xb.dtype)
-            device = {k: be.asarray(v, dtype=Xb.dtype) for k, v in params.items()}
-            Xb = be.xp.take(Xb, be.asarray(order), axis=0).T
-            AL, caches = network.forward(Xb, device, activations)
-            grads = network.backward(AL, Y, caches, device, activations, head=head, S=S, alpha=alpha)
-            if record:  # the batch's cost, only in the epochs whose mean cost is recorded
-                cost = cost_from_logits(caches[-1][1], Y, head, S)
-                if alpha:
-                    cost = cost + network.l2_penalty(device, alpha, Xb.shape[1])
-                total = total + float(cost) * float(np.sum(wb))
-            t += 1
-            params, state = optimizer.update(params, {k: to_numpy(g) for k, g in grads.items()}, state, t)
-        if record:
-            stopped = log.record(epoch, total / float(np.sum(weights)), params)
-            if stopped is not None:
-                return Result(stopped, log.costs, epoch + 1, state, t)
-    return Result(log.finish(params), log.costs, n_epochs, state, t)
+            Xb = be.xp.take(Xb, be.asarray(order), axis=0)
+            grads, cost = _on_chunk(Xb, to_numpy(Yb)[order], w, params, record, activations=activations,
+                                    head=head, alpha=alpha, dropout=self.dropout, t=t, part=b)
+            grads = {k: to_numpy(g) for k, g in grads.items()}
+            params, state = optimizer.update(params, grads, state, t)
+            return params, state, None if cost is None else float(to_numpy(cost))
+        return step

@@ -8,10 +8,11 @@ defaults to off, so the course's runs are unchanged bit for bit. The machinery i
 
 from __future__ import annotations
 
-from ._base import ConvergenceWarning, NotFittedError, _assign, _Classifier, _Regressor, r2_score
+from ._base import assign
+from ._kinds import _Classifier, _Regressor
+from .persistence import register
 
-__all__ = ["ConvergenceWarning", "DeepNet", "DeepNetRegressor", "LogisticRegression",
-           "NotFittedError", "ShallowNet", "ShallowNetRegressor", "r2_score"]
+__all__ = ["DeepNet", "DeepNetRegressor", "LogisticRegression", "ShallowNet", "ShallowNetRegressor"]
 
 _COMMON_DOC = """
     backend : None, str, module or Backend
@@ -87,6 +88,7 @@ _REGRESSOR_DOC = _COMMON_DOC + """
 """
 
 
+@register
 class LogisticRegression(_Classifier):
     __doc__ = """Logistic regression as a one-neuron net (the course's week 2); softmax
     regression for three or more classes.
@@ -105,12 +107,13 @@ class LogisticRegression(_Classifier):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=0.0, dropout=0.0,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
                  warm_start=False, strict=False, class_weight=None):
-        _assign(self, locals())
+        assign(self, locals())
 
     def _hidden_activation(self):
         return "sigmoid"
 
 
+@register
 class ShallowNet(_Classifier):
     __doc__ = """A net with one hidden layer (the course's week 3 planar classifier).
 
@@ -130,12 +133,13 @@ class ShallowNet(_Classifier):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=0.0, dropout=0.0,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
                  warm_start=False, strict=False, class_weight=None):
-        _assign(self, locals())
+        assign(self, locals())
 
     def _hidden_layer_sizes(self):
         return (self.n_hidden,)
 
 
+@register
 class DeepNet(_Classifier):
     __doc__ = """An L-layer net (the course's week 4 cat classifier).
 
@@ -156,12 +160,13 @@ class DeepNet(_Classifier):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=0.0, dropout=0.0,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
                  warm_start=False, strict=False, class_weight=None):
-        _assign(self, locals())
+        assign(self, locals())
 
     def _hidden_layer_sizes(self):
         return _sizes(self.hidden_layer_sizes)
 
 
+@register
 class ShallowNetRegressor(_Regressor):
     __doc__ = """A net with one hidden layer and linear outputs, for regression.
 
@@ -185,12 +190,13 @@ class ShallowNetRegressor(_Regressor):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=0.0, dropout=0.0,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
                  warm_start=False, strict=False):
-        _assign(self, locals())
+        assign(self, locals())
 
     def _hidden_layer_sizes(self):
         return (self.n_hidden,)
 
 
+@register
 class DeepNetRegressor(_Regressor):
     __doc__ = """An L-layer net with linear outputs, for regression.
 
@@ -213,7 +219,7 @@ class DeepNetRegressor(_Regressor):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=0.0, dropout=0.0,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
                  warm_start=False, strict=False):
-        _assign(self, locals())
+        assign(self, locals())
 
     def _hidden_layer_sizes(self):
         return _sizes(self.hidden_layer_sizes)

@@ -24,11 +24,14 @@ from .backend import namespace, scalar
 
 
 class Head(NamedTuple):
+    """Everything an output head means; the rest of xpnn asks the head rather than its name."""
     name: str
     activation: Callable[[Any], Any]  # Z (k, m) -> A (k, m)
     loss: Callable[[Any, Any], Any]   # Z, Y (k, m) -> each example's loss (1, m)
     dZ: Callable[[Any, Any], Any]     # A, Y (k, m) -> d loss / d Z (k, m), per example, a new array
-    score: Callable[[Any, Any], Any]  # Z, Y (k, m) -> 0-d array: accuracy, or R² (identity)
+    score: Callable[[Any, Any], Any]  # Z, Y (k, m) -> 0-d array: accuracy, or R² (regression)
+    n_classes: Callable[[int], Any]   # units k -> the class count it predicts; None: regression
+    class_index: Callable[[Any], Any]  # Y (k, m) -> each example's class (m,); None: no single class
 
 
 def binary_cross_entropy_loss(Z, Y):
@@ -83,19 +86,44 @@ def softmax_accuracy(Z, Y):
     return xp.mean(xp.astype(xp.argmax(Z, axis=0) == xp.argmax(Y, axis=0), Z.dtype))
 
 
-def r2(Z, Y):
-    """R² of predictions Z against Y, averaged over the k outputs (scikit-learn's definition)."""
+def r2(Z, Y, S=None):
+    """R² of predictions Z against Y (k, m), weighted by S (1, m) when given, averaged over the
+    k outputs (scikit-learn's definition): 1 - Σ S (y - z)² / Σ S (y - ȳ)²; an output whose y
+    is constant scores 1 if predicted exactly, else 0 (as scikit-learn does)."""
     xp = namespace(Z, Y)
-    residual = xp.sum((Y - Z) ** 2, axis=1)
-    total = xp.sum((Y - xp.mean(Y, axis=1, keepdims=True)) ** 2, axis=1)
-    return xp.mean(1.0 - residual / total)
+    S = xp.ones((1, Y.shape[1]), dtype=Y.dtype) if S is None else S
+    mean = xp.sum(S * Y, axis=1, keepdims=True) / xp.sum(S)
+    residual = xp.sum(S * (Y - Z) ** 2, axis=1)
+    total = xp.sum(S * (Y - mean) ** 2, axis=1)
+    varies = total > 0
+    exact = xp.astype(residual == 0, Y.dtype)
+    return xp.mean(xp.where(varies, 1.0 - residual / xp.where(varies, total, 1.0), exact))
+
+
+def _one_class_or_labels(k):
+    return 2 if k == 1 else k
+
+
+def _binary_index(Y):
+    return namespace(Y).astype(Y[0, :] > 0.5, namespace(Y).int64) if Y.shape[0] == 1 else None
+
+
+def _argmax_index(Y):
+    return namespace(Y).argmax(Y, axis=0)
 
 
 HEADS = {
-    "sigmoid": Head("sigmoid", sigmoid, binary_cross_entropy_loss, _residual, sigmoid_accuracy),
-    "softmax": Head("softmax", softmax, categorical_cross_entropy_loss, _residual, softmax_accuracy),
-    "identity": Head("identity", identity, half_squared_error_loss, _residual, r2),
+    "sigmoid": Head("sigmoid", sigmoid, binary_cross_entropy_loss, _residual, sigmoid_accuracy,
+                    _one_class_or_labels, _binary_index),
+    "softmax": Head("softmax", softmax, categorical_cross_entropy_loss, _residual, softmax_accuracy,
+                    lambda k: k, _argmax_index),
+    "identity": Head("identity", identity, half_squared_error_loss, _residual, r2,
+                     lambda k: None, lambda Y: None),
 }
+
+# the head each kind of target trains (scikit-learn's names for the kinds of y)
+HEAD_FOR_TARGET = {"binary": "sigmoid", "multiclass": "softmax", "multilabel-indicator": "sigmoid",
+                   "continuous": "identity"}
 
 
 def get_head(name) -> Head:
@@ -133,8 +161,3 @@ def _total(S):
     contributes a zero gradient instead of 0/0 (the sum is unchanged for any other batch)."""
     xp = namespace(S)
     return xp.sum(S) + float(xp.finfo(S.dtype).smallest_normal)
-
-
-def binary_cross_entropy_from_logits(Z, Y):
-    """Mean BCE of sigmoid(Z) against Y (the course's cost).  Z, Y (1, m) -> 0-d array."""
-    return cost_from_logits(Z, Y, "sigmoid")

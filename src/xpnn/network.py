@@ -10,19 +10,10 @@ from its arguments and runs unchanged on NumPy, CuPy, torch and array_api_strict
 
 from __future__ import annotations
 
-from ._validation import check_choice, check_network_inputs, check_positive_float, check_positive_int
 from .activations import Activation, get_activation
 from .backend import namespace, read_scalars, samples_as_rows
 from .heads import cost_from_logits, cost_gradient, get_head
-from .optimizers import descend
-
-
-class DivergenceError(FloatingPointError):
-    """Training produced a non-finite cost or parameters."""
-
-
-class DivergenceWarning(UserWarning):
-    """Training diverged and ``on_divergence="warn"`` kept the last finite parameters."""
+from .optimizers import gd
 
 
 def layer_activations(n_layers, hidden="relu", head="sigmoid"):
@@ -104,12 +95,6 @@ def l2_penalty(params, alpha, m):
     return (alpha / (2 * m)) * sum(xp.sum(W * W) for k, W in params.items() if k[0] == "W")
 
 
-def update(params, grads, learning_rate):
-    """One gradient-descent update: p <- p - learning_rate * dp (returns new arrays; neither
-    params nor grads is modified)."""
-    return {key: descend(p, grads[f"d{key}"], learning_rate) for key, p in params.items()}
-
-
 def cost(X, Y, params, activations, *, head="sigmoid", S=None, alpha=0.0, masks=None):
     """The head's cost of the net on (X, Y) (weighted by S when given, plus the L2 term when
     alpha > 0, through the dropout ``masks`` when given), a 0-d device array."""
@@ -131,11 +116,12 @@ def predict_proba(X, params, activations):
 
 
 def step(X, Y, params, activations, learning_rate, *, head="sigmoid", S=None):
-    """One batch gradient-descent step: forward, backward, update — what :func:`train` runs
-    each iteration.  Returns (new params, grads, Z[L] of the forward pass before the update)."""
+    """One batch gradient-descent step: forward, backward, update — what
+    :func:`xpnn.training.train` runs each iteration.  Returns (new params, grads, Z[L] of the
+    forward pass before the update)."""
     AL, caches = forward(X, params, activations)
     grads = backward(AL, Y, caches, params, activations, head=head, S=S)
-    return update(params, grads, learning_rate), grads, caches[-1][1]
+    return gd(learning_rate).update(params, grads, (), 1)[0], grads, caches[-1][1]
 
 
 def all_finite(params):
@@ -143,52 +129,3 @@ def all_finite(params):
     xp = namespace(*params.values())
     everything = xp.all(xp.stack([xp.all(xp.isfinite(p)) for p in params.values()]))
     return read_scalars(xp.astype(everything, params["W1"].dtype))[0] == 1.0
-
-
-def train(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,
-          on_divergence="raise", callback=None, head="sigmoid", S=None):
-    """Batch gradient descent for ``n_iter`` iterations.
-
-    The cost is computed (from the logits, before the update) and read back to the host only
-    on iterations ``k * cost_every``: one scalar copy per ``cost_every`` steps and no other
-    host synchronisation inside the loop.
-
-    Parameters
-    ----------
-    X : array of shape (n_x, m); Y : array of shape (k, m) (0/1 for sigmoid, one-hot for softmax)
-    params : dict of W[l] (n[l], n[l-1]) and b[l] (n[l], 1), n[L] = k
-    activations : list of L Activation (:func:`layer_activations` with the same ``head``)
-    learning_rate : float; n_iter : int; cost_every : int
-    on_divergence : {"raise", "warn"}
-        What to do when a read-back cost (or the final parameters) is not finite: raise
-        :class:`DivergenceError`, or warn and return the last parameters with a finite cost.
-    callback : callable(iteration, cost) or None, called at each read-back cost; returning
-        False stops training (the parameters so far are returned).
-    head : {"sigmoid", "softmax", "identity"} or Head
-    S : array of shape (1, m) or None
-        Per-example weights (>= 0, not all 0): the cost becomes Σ S·loss / Σ S.
-
-    Returns
-    -------
-    params : dict, costs : list of float (costs[k] is the cost at iteration k * cost_every)
-
-    Raises
-    ------
-    ValueError
-        Shapes that do not chain (the message names them), NaN/inf in X or Y, a learning rate
-        that is not a finite positive number, n_iter or cost_every < 1.
-    DivergenceError
-        A non-finite cost or final parameters, with ``on_divergence="raise"``.
-    """
-    check_network_inputs(X, Y, params, S)
-    check_positive_float(learning_rate, "learning_rate")
-    check_positive_int(n_iter, "n_iter")
-    check_positive_int(cost_every, "cost_every")
-    check_choice(on_divergence, "on_divergence", {"raise", "warn"})
-    from .optimizers import gd
-    from .training import run
-
-    result = run(X, Y, params, activations, optimizer=gd(learning_rate), n_epochs=n_iter, head=head,
-                 S=S, cost_every=cost_every, on_divergence=on_divergence, callback=callback,
-                 learning_rate=learning_rate)
-    return result.params, result.costs

@@ -7,7 +7,7 @@ Updates are array-API code returning new arrays: they run on every backend, muta
 add no host synchronisation. The formulas are the course's (course 2, "Optimization methods"):
 
 - gd:        W <- W - lr dW
-- momentum:  v <- β v + (1 - β) dW;                 W <- W - lr v
+- momentum:  v <- β1 v + (1 - β1) dW;               W <- W - lr v
 - rmsprop:   s <- β2 s + (1 - β2) dW²;              W <- W - lr dW / (√s + ε)
 - adam:      v, s as above; v̂ = v / (1 - β1^t), ŝ = s / (1 - β2^t);  W <- W - lr v̂ / (√ŝ + ε)
 """
@@ -15,6 +15,7 @@ add no host synchronisation. The formulas are the course's (course 2, "Optimizat
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import Any, Callable, NamedTuple
 
 from .backend import namespace
@@ -47,8 +48,10 @@ def gd(learning_rate):
     return Optimizer(lambda params: (), update)
 
 
-def momentum(learning_rate, beta=0.9):
-    """Gradient descent with momentum: an exponentially weighted average of the gradients."""
+def momentum(learning_rate, beta_1=0.9):
+    """Gradient descent with momentum: an exponentially weighted average of the gradients
+    (``beta_1``, the course's β)."""
+    beta = beta_1
     lr = _rate(learning_rate)
 
     def init(params):
@@ -62,8 +65,10 @@ def momentum(learning_rate, beta=0.9):
     return Optimizer(init, update)
 
 
-def rmsprop(learning_rate, beta=0.9, epsilon=1e-8):
-    """RMSprop: each step divided by a running root mean square of the gradients."""
+def rmsprop(learning_rate, beta_2=0.9, epsilon=1e-8):
+    """RMSprop: each step divided by a running root mean square of the gradients (``beta_2``,
+    the course's β2, decays their squares)."""
+    beta = beta_2
     lr = _rate(learning_rate)
 
     def init(params):
@@ -101,6 +106,13 @@ def adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
 
 
 OPTIMIZERS = {"gd": gd, "momentum": momentum, "rmsprop": rmsprop, "adam": adam}
+
+
+def hyperparameters(name):
+    """The hyperparameters optimizer ``name`` declares beside its learning rate, with their
+    defaults: its signature is its declaration (estimators pass the ones they have by name)."""
+    signature = inspect.signature(OPTIMIZERS[name])
+    return {p.name: p.default for p in signature.parameters.values() if p.name != "learning_rate"}
 
 
 def get_optimizer(name, learning_rate, **hyperparameters) -> Optimizer:

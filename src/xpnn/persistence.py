@@ -30,22 +30,24 @@ import zipfile
 
 import numpy as np
 
-from .backend import Backend, get_backend
+from ._state import FittedState
+from .backend import Backend
 
 FORMAT = "xpnn-model"
 VERSION = 3  # 2: output heads; 3: array digests, labels that keep their Python type
 READABLE = (1, 2, 3)
 _MAX_HEADER_BYTES = 1 << 20
 _NPY_HEADER_SLACK = 4096  # bytes a .npy member may hold beyond its data (its own header)
-_HEADS = {"sigmoid", "softmax", "identity"}
+
+_CLASSES = {}  # class name -> estimator class, filled by @register
 
 
-def _registry():
-    from .estimators import (DeepNet, DeepNetRegressor, LogisticRegression, ShallowNet,
-                             ShallowNetRegressor)
-
-    return {cls.__name__: cls for cls in (LogisticRegression, ShallowNet, DeepNet,
-                                          ShallowNetRegressor, DeepNetRegressor)}
+def register(cls):
+    """Class decorator: ``cls`` may be saved and loaded. It provides ``get_params()``,
+    ``fitted_state()`` (a :class:`xpnn._state.FittedState`) and
+    ``from_fitted_state(hyperparameters, state, backend=...)``, which checks both."""
+    _CLASSES[cls.__name__] = cls
+    return cls
 
 
 def _jsonable(name, value):
@@ -81,20 +83,19 @@ def _labels(classes):
 
 def save(model, path):
     """Write the fitted ``model`` to ``path`` (.npz) atomically. Returns the path written."""
-    model._check_fitted()
+    state = model.fitted_state()
     path = os.fspath(path)
     header = {
         "format": FORMAT, "version": VERSION, "class": type(model).__name__,
         "hyperparameters": {k: _jsonable(k, v) for k, v in model.get_params().items()},
-        "n_features_in": int(model.n_features_in_), "dtype": str(model.params_["W1"].dtype),
-        "n_iter": int(model.n_iter_), "head": model.out_activation_,
-        "n_outputs": int(model.n_outputs_),
+        "n_features_in": int(state.n_features_in), "dtype": str(state.params["W1"].dtype),
+        "n_iter": int(state.n_iter), "head": state.head, "n_outputs": int(state.n_outputs),
     }
-    arrays = {"costs": np.asarray(model.costs_, dtype=np.float64), **model.params_}
-    if hasattr(model, "classes_"):
-        arrays["classes"], header["classes_object"] = _labels(model.classes_)
-    else:
-        header["y_ndim"] = int(model._y_ndim)
+    arrays = {"costs": np.asarray(state.costs, dtype=np.float64), **state.params}
+    if state.classes is not None:
+        arrays["classes"], header["classes_object"] = _labels(state.classes)
+    if state.y_ndim is not None:
+        header["y_ndim"] = int(state.y_ndim)
     header["arrays"] = {k: {"dtype": v.dtype.str, "shape": list(v.shape), "sha256": _digest(v)}
                         for k, v in arrays.items()}
     arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
@@ -159,14 +160,22 @@ def load(path, *, backend=None, expected=None):
     try:
         header = _check_header(_header(members, path), path)
         cls = _model_class(header, path, expected)
-        model = _build(cls, header, path)
         arrays = _arrays(members, header, path)
     finally:
         members.archive.close()
-    fitted = _fitted_state(model, header, arrays, path)
-    fitted["backend_"] = get_backend(backend)
-    model.__dict__.update(fitted)
-    return model
+    hyperparameters = {k: tuple(v) if isinstance(v, list) else v
+                       for k, v in header["hyperparameters"].items()}
+    state = FittedState(
+        params={k: v for k, v in arrays.items() if k[0] in "Wb"}, costs=arrays.get("costs"),
+        n_features_in=header["n_features_in"], n_iter=header["n_iter"], head=header["head"],
+        n_outputs=header["n_outputs"], classes=_classes(arrays, header),
+        y_ndim=header.get("y_ndim"))
+    if state.costs is None:
+        raise ValueError(f"{path!r} is inconsistent: it has no 'costs' array")
+    try:
+        return cls.from_fitted_state(hyperparameters, state, backend=backend)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{path!r} is inconsistent: {exc}") from None
 
 
 def _open(path):
@@ -264,8 +273,6 @@ def _check_header(header, path):
             raise bad(f"{key!r} must be a {kind.__name__}; got {header.get(key)!r:.60}")
     if header["dtype"] not in ("float64", "float32"):
         raise bad(f"dtype must be 'float64' or 'float32'; got {header['dtype']!r:.40}")
-    if header["head"] not in _HEADS:
-        raise bad(f"head must be one of {sorted(_HEADS)}; got {header['head']!r:.40}")
     for key in ("n_features_in", "n_outputs"):
         if not 1 <= header[key] <= 2**31:
             raise bad(f"{key} must be between 1 and 2**31; got {header[key]}")
@@ -275,38 +282,12 @@ def _check_header(header, path):
 
 
 def _model_class(header, path, expected):
-    classes = _registry()
+    classes = _CLASSES
     name = header["class"]
     if name not in classes or (expected is not None and name != expected.__name__):
         want = expected.__name__ if expected is not None else sorted(classes)
         raise ValueError(f"{path!r} holds a {name!r:.60}; expected {want}")
     return classes[name]
-
-
-def _build(cls, header, path):
-    """The estimator from the saved hyperparameters (missing ones, from older versions, take
-    their defaults), checked as fit checks them."""
-    hyper = dict(header["hyperparameters"])
-    unknown = sorted(set(hyper) - set(cls._param_names()))
-    if unknown:
-        raise ValueError(f"{path!r} has an invalid xpnn header: unknown hyperparameter(s) "
-                         f"{unknown} for {cls.__name__}")
-    if isinstance(hyper.get("hidden_layer_sizes"), list):
-        hyper["hidden_layer_sizes"] = tuple(hyper["hidden_layer_sizes"])
-    model = cls(**hyper)
-    try:
-        model._checked_hyperparameters()
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{path!r} has an invalid xpnn header: {exc}") from None
-    return model
-
-
-def _expected_shapes(model, header):
-    dims = [header["n_features_in"], *model._hidden_layer_sizes(), header["n_outputs"]]
-    shapes = {}
-    for l in range(1, len(dims)):
-        shapes[f"W{l}"], shapes[f"b{l}"] = (dims[l], dims[l - 1]), (dims[l], 1)
-    return shapes
 
 
 def _arrays(members, header, path):
@@ -358,46 +339,9 @@ def _member_limit(spec, path, name):
     return count * itemsize + _NPY_HEADER_SLACK
 
 
-def _fitted_state(model, header, arrays, path):
-    """The fitted attributes, after checking the arrays make one consistent model."""
-    params = {k: v for k, v in arrays.items() if k[0] in "Wb"}
-    want = _expected_shapes(model, header)
-    got = {k: tuple(v.shape) for k, v in params.items()}
-    if got != want or any(v.dtype != np.dtype(header["dtype"]) for v in params.values()):
-        raise ValueError(f"{path!r} is inconsistent: parameter shapes {got} (dtype "
-                         f"{[str(v.dtype) for v in params.values()]}), header says {want} "
-                         f"({header['dtype']})")
-    if not all(np.all(np.isfinite(v)) for v in params.values()):
-        raise ValueError(f"{path!r} is corrupt: its parameters hold NaN or infinity")
-    costs = arrays.get("costs")
-    if costs is None or costs.ndim != 1 or costs.dtype.kind != "f":
-        raise ValueError(f"{path!r} is inconsistent: 'costs' must be a 1-D float array")
-    for array in params.values():
-        array.flags.writeable = False  # predictions follow params_: see _BaseNet._params_on
-    fitted = {"params_": params, "costs_": costs, "n_features_in_": header["n_features_in"],
-              "n_iter_": header["n_iter"], "n_outputs_": header["n_outputs"],
-              "out_activation_": header["head"], "_device_params": {},
-              "validation_scores_": None, "best_iteration_": None}
-    if hasattr(model, "class_weight"):  # a classifier
-        fitted["classes_"] = _classes(arrays, header, path)
-    else:
-        if header["head"] != "identity" or header.get("y_ndim") not in (1, 2):
-            raise ValueError(f"{path!r} is inconsistent: a regressor needs the identity head and "
-                             "y_ndim 1 or 2")
-        fitted["_y_ndim"] = header["y_ndim"]
-    return fitted
-
-
-def _classes(arrays, header, path):
+def _classes(arrays, header):
+    """The saved labels, restored to Python objects where they were (``classes_object``)."""
     classes = arrays.get("classes")
-    if classes is None or classes.ndim != 1:
-        raise ValueError(f"{path!r} is inconsistent: a classifier needs a 1-D 'classes' array")
-    head, k = header["head"], header["n_outputs"]
-    want = {"softmax": k, "sigmoid": 2 if k == 1 else k}.get(head)
-    if want is None or classes.shape[0] != want:
-        raise ValueError(f"{path!r} is inconsistent: {classes.shape[0]} classes for a {head} head "
-                         f"with {k} unit(s) (expected {want})")
-    kind = header.get("classes_object")
-    if kind is not None:
+    if classes is not None and header.get("classes_object") is not None and classes.ndim == 1:
         classes = np.array(classes.tolist(), dtype=object)
     return classes

@@ -1,5 +1,10 @@
-"""The training loop: full batch or mini-batches, any optimizer, L2, dropout, early stopping,
-callbacks, and divergence handling, in one function over the core of :mod:`xpnn.network`.
+"""The training loop, the one every path goes through: full batch or mini-batches, any optimizer,
+L2, dropout, early stopping, callbacks and divergence handling, over gradients from a *source*.
+
+A source says what one epoch's batches are and how one step turns a batch into new parameters:
+:class:`ArraySource` (X and Y on one device, the core of :mod:`xpnn.network`, compiled where the
+backend has a compiler) or the Dask sources of :mod:`xpnn.distributed` (a map-reduce over
+chunks, or chunks streamed one at a time). The loop itself never looks at the data.
 
 Host synchronisation: one read per recorded epoch (every ``cost_every`` epochs; an epoch is one
 iteration for full batch), carrying the cost and, with early stopping, the validation score
@@ -11,12 +16,12 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-import numpy as np
-
-from .backend import (backend_of, namespace, read_scalars, rng_from, take_samples, to_numpy,
-                      uniform_sampler, warn)
+from ._validation import check_choice, check_network_inputs, check_positive_float, check_positive_int
+from .backend import backend_of, namespace, read_scalars, rng_from, take_samples, uniform_sampler, warn
+from .exceptions import DivergenceError, DivergenceWarning
 from .heads import cost_from_logits, get_head
-from .network import DivergenceError, DivergenceWarning, all_finite, backward, forward, l2_penalty
+from .network import all_finite, backward, forward, l2_penalty
+from .optimizers import gd
 
 
 class Result(NamedTuple):
@@ -40,10 +45,79 @@ class EarlyStopping(NamedTuple):
     tol: float = 1e-4
 
 
+def gradients(params, X, Y, S, masks, *, activations, head, alpha, record):
+    """Forward and backward over one batch: (grads, its cost or None). The cost (a 0-d device
+    array, L2 term included) is computed only when ``record``."""
+    AL, caches = forward(X, params, activations, masks)
+    grads = backward(AL, Y, caches, params, activations, head=head, S=S, alpha=alpha, masks=masks)
+    if not record:
+        return grads, None
+    cost = cost_from_logits(caches[-1][1], Y, head, S)
+    return grads, cost + l2_penalty(params, alpha, X.shape[1]) if alpha else cost
+
+
+def _step(params, state, t, X, Y, S, masks, *, activations, head, alpha, optimizer, record):
+    """Gradients and update of one batch: compiled as one function where the backend has a
+    compiler (JAX; the keyword arguments are static), with no host read inside."""
+    grads, cost = gradients(params, X, Y, S, masks, activations=activations, head=head, alpha=alpha,
+                            record=record)
+    params, state = optimizer.update(params, grads, state, t)
+    return params, state, cost
+
+
+_STATIC = ("activations", "head", "alpha", "optimizer", "record")
+
+
+class ArraySource:
+    """Batches of X (n_x, m), Y (k, m) and weights S (1, m) or None on one device: the whole set
+    (``batch_size`` None, the course's), or each epoch one shuffle of the examples (host RNG, the
+    same order on every backend) gathered into one copy and cut into consecutive slices."""
+
+    def __init__(self, X, Y, S=None, batch_size=None, dropout=None, rng=None, hidden=()):
+        self.X, self.Y, self.S, self.batch_size = X, Y, S, batch_size
+        self.full_batch, self.m = batch_size is None, X.shape[1]
+        self.total_weight = self.m if S is None else namespace(S).sum(S)
+        self.draw = _dropout(dropout, X, rng, hidden)
+        self.replayable = self.full_batch and self.draw is None
+        self.compile = backend_of(X).compile
+
+    def epoch(self, rng):
+        """The batches of one epoch, as (X, Y, S) triples."""
+        if self.full_batch:
+            yield self.X, self.Y, self.S
+            return
+        order = backend_of(self.X).asarray(rng.permutation(self.m))
+        Xs, Ys = take_samples(self.X, order), take_samples(self.Y, order)  # one copy of X per epoch
+        Ss = None if self.S is None else take_samples(self.S, order)
+        for start in range(0, self.m, self.batch_size):
+            stop = start + self.batch_size
+            yield Xs[:, start:stop], Ys[:, start:stop], None if Ss is None else Ss[:, start:stop]
+
+    def stepper(self, **static):
+        """``step(params, state, t, batch, record) -> (params, state, cost)``."""
+        compiled = self.compile(_step, static_argnames=_STATIC)
+
+        def step(params, state, t, batch, record):
+            X, Y, S = batch
+            masks = None if self.draw is None else self.draw(X.shape[1])
+            return compiled(params, state, t, X, Y, S, masks, record=record, **static)
+        return step
+
+    @staticmethod
+    def weight(batch):
+        """The batch's share of the epoch's mean cost: its example count or weight."""
+        _, Y, S = batch
+        return Y.shape[1] if S is None else namespace(S).sum(S)
+
+    @staticmethod
+    def validation(early_stopping):
+        return early_stopping
+
+
 def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=None, batch_size=None,
         alpha=0.0, dropout=None, random_state=None, cost_every=100, on_divergence="raise",
         callback=None, early_stopping=None, state=None, t=0, learning_rate=None):
-    """Train for ``n_epochs`` epochs; returns a :class:`Result`.
+    """Train on arrays of one device for ``n_epochs`` epochs; returns a :class:`Result`.
 
     Parameters
     ----------
@@ -63,83 +137,67 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
     state, t : the optimizer state and step count to continue from (None, 0: a fresh start).
     learning_rate : only named in divergence messages.
     """
-    xp, m, backend = namespace(X, Y), X.shape[1], backend_of(X)
     rng = rng_from(random_state)
     hidden = [params[f"W{l}"].shape[0] for l in range(1, len(activations))]
-    draw = _dropout(dropout, X, rng, hidden)
+    source = ArraySource(X, Y, S, batch_size, dropout, rng, hidden)
+    return loop(source, params, activations, optimizer=optimizer, n_epochs=n_epochs, head=head,
+                alpha=alpha, rng=rng, cost_every=cost_every, on_divergence=on_divergence,
+                callback=callback, early_stopping=early_stopping, state=state, t=t,
+                learning_rate=learning_rate)
+
+
+def loop(source, params, activations, *, optimizer, n_epochs, head="sigmoid", alpha=0.0, rng=None,
+         cost_every=100, on_divergence="raise", callback=None, early_stopping=None, state=None, t=0,
+         learning_rate=None):
+    """The epoch loop over a source's batches (see :func:`run` for the options)."""
     state = optimizer.init(params) if state is None else state
     log = CostLog(params, learning_rate, on_divergence, callback,
-                  "iteration" if batch_size is None else "epoch")
-    monitor = _Monitor(early_stopping, head, activations) if early_stopping is not None else None
-    total_weight = m if S is None else xp.sum(S)
+                  "iteration" if source.full_batch else "epoch")
+    monitor = None
+    if early_stopping is not None:
+        monitor = _Monitor(source.validation(early_stopping), head, activations)
     checkpoint = (0, params, state, t)  # the last recorded epoch with a finite cost
-    step = backend.compile(_step, static_argnames=_STATIC)
-    static = dict(activations=tuple(activations), head=head, alpha=alpha, optimizer=optimizer)
+    step = source.stepper(activations=tuple(activations), head=head, alpha=alpha, optimizer=optimizer)
     for epoch in range(n_epochs):
         record = epoch % cost_every == 0
         before, state_before, t_before, total = params, state, t, 0.0
-        for Xb, Yb, Sb in _batches(X, Y, S, batch_size, rng):
+        for batch in source.epoch(rng):
             t += 1
-            masks = None if draw is None else draw(Xb.shape[1])
-            params, state, cost = step(params, state, t, Xb, Yb, Sb, masks, record=record, **static)
-            if record and batch_size is not None:  # full batch records its one cost directly
-                total = total + cost * (Yb.shape[1] if Sb is None else xp.sum(Sb))
-        if record:
-            if batch_size is None:  # the cost of the parameters before this iteration's update
-                scored, epoch_cost = before, cost
-            else:
-                scored, epoch_cost = params, total / total_weight
-            values = read_scalars(epoch_cost, *([] if monitor is None else [monitor.score(scored)]))
-            noticed = epoch
-            if not math.isfinite(values[0]) and batch_size is None and draw is None:
-                replay = dict(head=head, S=S, alpha=alpha, optimizer=optimizer)
-                values[0], noticed = _first_non_finite(X, Y, activations, checkpoint, epoch, **replay)
-            elif math.isfinite(values[0]):
-                checkpoint = (epoch, before, state_before, t_before)
-            stop = log.record(noticed, values[0], scored)
-            if stop is None and monitor is not None and monitor.update(epoch, values[1], scored):
-                stop = monitor.best
-            if stop is not None:
-                return _result(stop, log, epoch + 1, state, t, monitor)
+            params, state, cost = step(params, state, t, batch, record)
+            if record and not source.full_batch:  # full batch records its one cost directly
+                total = total + cost * source.weight(batch)
+        if not record:
+            continue
+        scored, epoch_cost = (before, cost) if source.full_batch else (params, total / source.total_weight)
+        values = read_scalars(epoch_cost, *([] if monitor is None else [monitor.score(scored)]))
+        noticed = epoch
+        if not math.isfinite(values[0]) and source.replayable:
+            values[0], noticed = _first_non_finite(step, source, checkpoint, epoch)
+        elif math.isfinite(values[0]):
+            checkpoint = (epoch, before, state_before, t_before)
+        stop = log.record(noticed, values[0], scored)
+        if stop is None and monitor is not None and monitor.update(epoch, values[1], scored):
+            stop = monitor.best
+        if stop is not None:
+            return _result(stop, log, epoch + 1, state, t, monitor)
     final = log.finish(params)
     if monitor is not None and monitor.best is not None:  # early stopping keeps its best check
         final = monitor.best
     return _result(final, log, n_epochs, state, t, monitor)
 
 
-_STATIC = ("activations", "head", "alpha", "optimizer", "record")
-
-
-def _step(params, state, t, Xb, Yb, Sb, masks, *, activations, head, alpha, optimizer, record):
-    """Forward, backward and update of one batch (and its cost, when recorded): compiled as one
-    function where the backend has a compiler (JAX; the keyword arguments are static), with no
-    host read inside."""
-    AL, caches = forward(Xb, params, activations, masks)
-    grads = backward(AL, Yb, caches, params, activations, head=head, S=Sb, alpha=alpha, masks=masks)
-    cost = None
-    if record:
-        cost = cost_from_logits(caches[-1][1], Yb, head, Sb)
-        if alpha:
-            cost = cost + l2_penalty(params, alpha, Xb.shape[1])
-    params, state = optimizer.update(params, grads, state, t)
-    return params, state, cost
-
-
-def _first_non_finite(X, Y, activations, checkpoint, noticed, *, head, S, alpha, optimizer):
+def _first_non_finite(step, source, checkpoint, noticed):
     """Full batch, no dropout: replay the deterministic iterations since the last finite check
     to find the first with a non-finite cost (host reads only on this divergence path, never in
     normal training). Returns (that cost, that iteration)."""
     epoch, params, state, t = checkpoint
+    (batch,) = source.epoch(None)
     while True:
-        AL, caches = forward(X, params, activations)
-        cost = float(cost_from_logits(caches[-1][1], Y, head, S)
-                     + (l2_penalty(params, alpha, X.shape[1]) if alpha else 0.0))
+        new_params, new_state, cost = step(params, state, t + 1, batch, True)
+        cost = read_scalars(cost)[0]
         if not math.isfinite(cost) or epoch >= noticed:
             return cost, epoch
-        grads = backward(AL, Y, caches, params, activations, head=head, S=S, alpha=alpha)
-        t += 1
-        params, state = optimizer.update(params, grads, state, t)
-        epoch += 1
+        params, state, t, epoch = new_params, new_state, t + 1, epoch + 1
 
 
 def _result(params, log, n_iter, state, t, monitor):
@@ -148,35 +206,23 @@ def _result(params, log, n_iter, state, t, monitor):
     return Result(params, log.costs, n_iter, state, t, scores, best)
 
 
-def _batches(X, Y, S, batch_size, rng):
-    if batch_size is None:
-        yield X, Y, S
-        return
-    m = X.shape[1]
-    order = backend_of(X).asarray(rng.permutation(m))
-    Xs, Ys = take_samples(X, order), take_samples(Y, order)  # one copy of X per epoch
-    Ss = None if S is None else take_samples(S, order)
-    for start in range(0, m, batch_size):
-        stop = start + batch_size
-        yield Xs[:, start:stop], Ys[:, start:stop], None if Ss is None else Ss[:, start:stop]
+def dropout_masks(sampler, rates, sizes, m, like):
+    """One inverted-dropout mask (n[l], m) per hidden layer of ``sizes`` (None where its rate is
+    0): 0 or 1/keep, from ``sampler(shape)`` uniform draws with ``like``'s dtype and device."""
+    xp, masks = namespace(like), []
+    for rate, n in zip(rates, sizes):
+        keep = 1.0 - rate
+        masks.append(None if rate == 0 else xp.astype(sampler((n, m)) < keep, like.dtype) / keep)
+    return masks
 
 
 def _dropout(rates, X, rng, sizes):
-    """None without dropout, else ``draw(m) -> masks``: one inverted-dropout mask (n[l], m) per
-    hidden layer of ``sizes`` (None where its rate is 0), drawn on X's device by the backend's
-    own RNG (see :func:`xpnn.backend.uniform_sampler`)."""
+    """None without dropout, else ``draw(m) -> masks`` drawn on X's device by the backend's own
+    RNG (see :func:`xpnn.backend.uniform_sampler`)."""
     if rates is None or not any(rates):
         return None
     sampler = uniform_sampler(X, int(rng.integers(2**63)))
-    xp = namespace(X)
-
-    def draw(m):
-        masks = []
-        for rate, n in zip(rates, sizes):
-            keep = 1.0 - rate
-            masks.append(None if rate == 0 else xp.astype(sampler((n, m)) < keep, X.dtype) / keep)
-        return masks
-    return draw
+    return lambda m: dropout_masks(sampler, rates, sizes, m, X)
 
 
 class _Monitor:
@@ -207,12 +253,12 @@ class _Monitor:
 
 class CostLog:
     """The costs read back during training, the last parameters whose cost was finite, and what
-    to do on divergence (raise :class:`xpnn.DivergenceError`, or warn and keep those parameters)."""
+    to do on divergence (raise :class:`DivergenceError`, or warn and keep those parameters)."""
 
     def __init__(self, params, learning_rate, on_divergence="raise", callback=None, unit="iteration"):
         self.costs, self.last_finite = [], params
-        self.learning_rate, self.on_divergence = _describe(learning_rate), on_divergence
-        self.callback, self.unit = callback, unit
+        self.learning_rate = "" if learning_rate is None else f" with learning_rate={learning_rate}"
+        self.on_divergence, self.callback, self.unit = on_divergence, callback, unit
 
     def record(self, index, cost, params):
         """Record the cost of ``params`` at iteration (or epoch) ``index``; returns the params to
@@ -241,29 +287,47 @@ class CostLog:
         raise DivergenceError(message)
 
 
-def _describe(learning_rate):
-    return f" with learning_rate={learning_rate}" if learning_rate is not None else ""
+def train(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,
+          on_divergence="raise", callback=None, head="sigmoid", S=None):
+    """Batch gradient descent for ``n_iter`` iterations (the course's training function).
 
+    The cost is computed (from the logits, before the update) and read back to the host only
+    on iterations ``k * cost_every``: one scalar copy per ``cost_every`` steps and no other
+    host synchronisation inside the loop.
 
-def move_state(tree, backend=None, dtype=None):
-    """Optimizer state (dicts and tuples of arrays) on ``backend`` (with ``dtype``), or as host
-    NumPy arrays for None: to continue a fit on another device, or to pickle it."""
-    if isinstance(tree, dict):
-        return {k: move_state(v, backend, dtype) for k, v in tree.items()}
-    if isinstance(tree, tuple):
-        return tuple(move_state(v, backend, dtype) for v in tree)
-    return to_numpy(tree) if backend is None else backend.asarray(to_numpy(tree), dtype=dtype)
+    Parameters
+    ----------
+    X : array of shape (n_x, m); Y : array of shape (k, m) (0/1 for sigmoid, one-hot for softmax)
+    params : dict of W[l] (n[l], n[l-1]) and b[l] (n[l], 1), n[L] = k
+    activations : list of L Activation (:func:`xpnn.network.layer_activations` with the same ``head``)
+    learning_rate : float; n_iter : int; cost_every : int
+    on_divergence : {"raise", "warn"}
+        What to do when a read-back cost (or the final parameters) is not finite: raise
+        :class:`DivergenceError`, or warn and return the last parameters with a finite cost.
+    callback : callable(iteration, cost) or None, called at each read-back cost; returning
+        False stops training (the parameters so far are returned).
+    head : {"sigmoid", "softmax", "identity"} or Head
+    S : array of shape (1, m) or None
+        Per-example weights (>= 0, not all 0): the cost becomes Σ S·loss / Σ S.
 
+    Returns
+    -------
+    params : dict, costs : list of float (costs[k] is the cost at iteration k * cost_every)
 
-def stratified_split(index, fraction, rng):
-    """Indices (train, validation) holding out ``fraction`` of the examples; with class indices
-    ``index`` (m,), each class in proportion (at least one of each class with 2+ examples)."""
-    index = np.asarray(index)
-    validation = []
-    for c in np.unique(index):
-        members = rng.permutation(np.flatnonzero(index == c))
-        take = min(len(members) - 1, max(1, int(round(fraction * len(members)))))
-        validation.extend(members[:take])
-    validation = np.sort(np.asarray(validation, dtype=np.int64))
-    train = np.setdiff1d(np.arange(index.shape[0]), validation)
-    return train, validation
+    Raises
+    ------
+    ValueError
+        Shapes that do not chain (the message names them), NaN/inf in X or Y, a learning rate
+        that is not a finite positive number, n_iter or cost_every < 1.
+    DivergenceError
+        A non-finite cost or final parameters, with ``on_divergence="raise"``.
+    """
+    check_network_inputs(X, Y, params, S)
+    check_positive_float(learning_rate, "learning_rate")
+    check_positive_int(n_iter, "n_iter")
+    check_positive_int(cost_every, "cost_every")
+    check_choice(on_divergence, "on_divergence", {"raise", "warn"})
+    result = run(X, Y, params, activations, optimizer=gd(learning_rate), n_epochs=n_iter, head=head,
+                 S=S, cost_every=cost_every, on_divergence=on_divergence, callback=callback,
+                 learning_rate=learning_rate)
+    return result.params, result.costs

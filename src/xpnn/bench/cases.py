@@ -9,21 +9,22 @@ written out in plain NumPy, course style), and the peers ``torch-*`` and ``sklea
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
-
 import numpy as np
 
 from .. import loops, network
 from ..backend import gpu_status, get_backend
 from ..initializers import initialize_parameters
 from . import peers
+from .case import Case, step_flops
 
 PROFILES = {
     "quick": dict(dot_n=10**6, fit_iter=200, big_m=1024, gemm_n=2048, loop_rounds=2, min_time=0.3,
                   epoch_m=(5000, 20000)),
     "full": dict(dot_n=10**6, fit_iter=2000, big_m=8192, gemm_n=4096, loop_rounds=3, min_time=1.0,
                  epoch_m=(5000, 20000, 80000)),
+    # every case once, on small data: what the default test run uses to keep the suite working
+    "smoke": dict(dot_n=10**4, fit_iter=5, big_m=32, gemm_n=128, loop_rounds=1, min_time=0.0,
+                  epoch_m=(500,)),
 }
 LR_SHAPES = [(12288, 209), (100, 10000)]
 NETS = {  # group -> (layer dims, hidden activation, m or profile key, learning rate)
@@ -31,25 +32,6 @@ NETS = {  # group -> (layer dims, hidden activation, m or profile key, learning 
     "deep-step-small": ([12288, 20, 7, 5, 1], "relu", 209, 0.0075),
     "deep-step-big": ([784, 1024, 1024, 1024, 1], "relu", "big_m", 0.01),
 }
-
-
-@dataclass
-class Case:
-    group: str
-    column: str
-    run: Callable[[], Any]              # does the work, synchronises, returns a checkable result
-    dtype: str
-    flops: float | None = None
-    note: str = ""
-    slow: bool = False                  # timed with a fixed, small number of rounds
-    device: str = "cpu"
-    shape: dict = field(default_factory=dict)
-
-
-def step_flops(dims, m):
-    """Flops of one step: forward, dW of every layer and dA of all but the input layer."""
-    pairs = list(zip(dims[1:], dims[:-1]))
-    return 2 * m * sum(a * b for a, b in pairs) * 3 - 2 * m * dims[1] * dims[0]
 
 
 def xpnn_backends(names):

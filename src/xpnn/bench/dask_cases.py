@@ -9,9 +9,10 @@ import contextlib
 
 from .. import distributed, network
 from ..initializers import initialize_parameters
-from .cases import Case, step_flops
+from ..optimizers import gd
+from .case import Case, step_flops
 
-SIZES = {"quick": 100_000, "full": 400_000}
+SIZES = {"quick": 100_000, "full": 400_000, "smoke": 4_000}
 DIMS, HIDDEN = [100, 64, 1], "tanh"
 
 
@@ -41,11 +42,12 @@ def dask_cases(profile="quick", n_chunks=8):
         return run
 
     def dask_step(client=None):
-        Xp, yp = client.persist([Xd, yd]) if client else (Xd.persist(), yd.persist())
+        Xp = client.persist(Xd) if client else Xd.persist()
 
         def run():
             with contextlib.nullcontext() if client is None else client.as_current():
-                new, _ = distributed.full_batch(Xp, yp, params, activations, learning_rate=0.1, n_iter=1)
+                new = distributed.train(Xp, y[:, None], params, activations, optimizer=gd(0.1),
+                                        n_epochs=1).params
             return {k: (params[k] - new[k]) / 0.1 for k in params}  # the gradient it applied
         return run
 

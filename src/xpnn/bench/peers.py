@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .case import Case
+
 _NP_ACT = {
     "sigmoid": (lambda Z: 1 / (1 + np.exp(-Z)), None),
     "tanh": (np.tanh, lambda Z, A: 1 - A * A),
@@ -66,7 +68,6 @@ def _torch():
 
 def torch_step_cases(group, X_rows, Y, params64, hidden, lr, dtypes, flops, shape):
     """torch doing the same step: manual backprop and autograd, on CPU and (if usable) CUDA."""
-    from .cases import Case
 
     torch = _torch()
     if torch is None:
@@ -139,7 +140,6 @@ def sklearn_epoch_case(group, X_rows, Y, params64, hidden, lr, flops, shape):
         from sklearn.neural_network import MLPClassifier
     except ImportError:
         return None
-    from .cases import Case
 
     L = len(params64) // 2
     sizes = tuple(params64[f"W{l}"].shape[0] for l in range(1, L))

@@ -19,7 +19,7 @@ def run(name, *, backend=None, out="lessons", quick=False):
     """Run lesson ``name``; returns its figures as a dict (also printed)."""
     if name not in LESSONS:
         raise ValueError(f"unknown lesson {name!r}; choose from {list(LESSONS)}")
-    from ..estimators import ConvergenceWarning
+    from ..exceptions import ConvergenceWarning
 
     module = importlib.import_module(f".{name.replace('-', '_')}", __name__)
     if quick:

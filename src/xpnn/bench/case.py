@@ -1,0 +1,25 @@
+"""One timed benchmark case: what every workload module builds and :mod:`xpnn.bench.timing` times."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+@dataclass
+class Case:
+    group: str
+    column: str
+    run: Callable[[], Any]              # does the work, synchronises, returns a checkable result
+    dtype: str
+    flops: float | None = None
+    note: str = ""
+    slow: bool = False                  # timed with a fixed, small number of rounds
+    device: str = "cpu"
+    shape: dict = field(default_factory=dict)
+
+
+def step_flops(dims, m):
+    """Flops of one step: forward, dW of every layer and dA of all but the input layer."""
+    pairs = list(zip(dims[1:], dims[:-1]))
+    return 2 * m * sum(a * b for a, b in pairs) * 3 - 2 * m * dims[1] * dims[0]
