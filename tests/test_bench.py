@@ -91,13 +91,14 @@ def test_environment_records_cuda_versions_and_tf32_settings(monkeypatch):
 def test_no_loops_leaves_out_only_the_loop_columns():
     import xpnn.bench as bench
 
-    with_loops = bench._cases("quick", ("numpy",), ("float64",), True)
-    without = bench._cases("quick", ("numpy",), ("float64",), False)
+    with_loops = bench._cases("smoke", ("numpy",), ("float64",), True)
+    without = bench._cases("smoke", ("numpy",), ("float64",), False)
     key = lambda c: (c.group, c.column)  # noqa: E731
     assert [key(c) for c in with_loops if c.column != "loop"] == [key(c) for c in without]
-    assert len(without) < len(with_loops) == bench.count_cases("quick", ("numpy",), ("float64",))
+    assert len(without) < len(with_loops) == bench.count_cases("smoke", ("numpy",), ("float64",))
 
 
+@pytest.mark.slow
 def test_xpnn_bench_dask_runs_and_its_columns_agree():
     """What ``xpnn bench --dask`` runs, on the smoke profile: every Dask column computes NumPy's
     step (each case is checked against the group's reference inside ``run``)."""
@@ -112,6 +113,7 @@ def test_xpnn_bench_dask_runs_and_its_columns_agree():
                                         "efficiency_2_workers"}
 
 
+@pytest.mark.slow
 def test_the_benchmark_suite_runs(tmp_path):
     """``pytest benchmarks/`` on the smoke profile, each case once without timing: an API change
     that breaks a benchmark fails here."""

@@ -3,6 +3,7 @@ import pytest
 from xpnn import cli
 
 
+@pytest.mark.slow
 def test_course_quick_prints_every_model(capsys, tmp_path):
     pytest.importorskip("matplotlib")
     out = tmp_path / "costs.png"

@@ -5,18 +5,15 @@ import numpy as np
 import pytest
 
 import xpnn
+from models import COURSE
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("dask.distributed")
 
 X, y = xpnn.datasets.make_planar(400, random_state=0)
 UNEVEN = ((70, 130, 200), (2,))
-MODELS = {
-    "logistic": lambda **kw: xpnn.LogisticRegression(learning_rate=0.5, n_iter=30, cost_every=5, **kw),
-    "shallow": lambda **kw: xpnn.ShallowNet(n_hidden=4, n_iter=30, cost_every=5, random_state=0, **kw),
-    "deep": lambda **kw: xpnn.DeepNet((5, 3), n_iter=30, init="he", learning_rate=0.1, cost_every=5,
-                                      random_state=0, **kw),
-}
+MODELS = {kind: (lambda make: lambda **kw: make(**{"n_iter": 30, "cost_every": 5, "random_state": 0, **kw}))(make)
+          for kind, make in COURSE.items()}
 
 
 def assert_same_fit(got, want):
@@ -42,6 +39,7 @@ def test_dask_input_is_never_pulled_into_memory_whole(monkeypatch):
     assert isinstance(proba, da.Array) and proba.shape == (400, 2)
 
 
+@pytest.mark.slow
 def test_minibatch_converges_on_numpy_and_dask():
     for data in (X, da.from_array(X, chunks=100)):
         model = xpnn.ShallowNet(n_iter=300, batch_size=50, learning_rate=1.2, random_state=0,
@@ -50,6 +48,7 @@ def test_minibatch_converges_on_numpy_and_dask():
         assert model.costs_[-1] < 0.5 * model.costs_[0]
 
 
+@pytest.mark.slow
 def test_lazily_loaded_on_disk_dataset(tmp_path):
     """X lives in .npy files, 8 chunks, read one chunk at a time."""
     big_X, big_y = xpnn.datasets.make_planar(800, random_state=2)

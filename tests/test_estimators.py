@@ -3,14 +3,11 @@ import pytest
 
 import xpnn
 from conftest import make_backend
-from xpnn import network, training
+from models import COURSE
+from xpnn import training
 from xpnn.datasets import make_planar
 
-MODELS = {
-    "logistic": lambda **kw: xpnn.LogisticRegression(learning_rate=0.5, n_iter=60, cost_every=10, **kw),
-    "shallow": lambda **kw: xpnn.ShallowNet(n_hidden=3, learning_rate=0.5, n_iter=60, cost_every=10, **kw),
-    "deep": lambda **kw: xpnn.DeepNet((5, 3), learning_rate=0.1, n_iter=60, init="he", cost_every=10, **kw),
-}
+MODELS = COURSE
 
 
 @pytest.fixture

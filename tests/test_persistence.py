@@ -1,16 +1,25 @@
+"""Model files that cannot lie: saved models load identically (on any backend, as their own class
+only); every damaged or foreign file gives a ValueError that says what is wrong; saves are atomic
+and clean up after themselves."""
+
+import io
 import json
 import os
 import pickle
+import zipfile
 
 import numpy as np
 import pytest
 
 import xpnn
+from models import HEADS, head_data
 from xpnn import persistence
 from xpnn.datasets import make_planar
 
 X, y = make_planar(60, random_state=0)
 LABELS = np.array(["no", "yes"])[y]
+X3 = np.random.default_rng(0).standard_normal((40, 3))
+y3 = (X3[:, 0] > 0).astype(int)
 
 
 @pytest.fixture(params=["LogisticRegression", "ShallowNet", "DeepNet"])
@@ -144,3 +153,191 @@ def test_an_interrupted_save_keeps_the_previous_file(tmp_path, monkeypatch):
 def test_missing_file_is_a_file_not_found_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         xpnn.load(tmp_path / "nope.npz")
+
+
+@pytest.fixture
+def saved(tmp_path):
+    model = xpnn.ShallowNet(n_hidden=3, n_iter=20, random_state=0).fit(X3, y3)
+    return model, model.save(tmp_path / "m.npz")
+
+
+def _same(model, other):
+    return all(np.array_equal(model.params_[k], other.params_[k]) for k in model.params_) \
+        and np.array_equal(model.classes_, other.classes_) and np.array_equal(model.costs_, other.costs_)
+
+
+def test_every_single_bit_flip_is_refused_or_harmless(saved, tmp_path):
+    """One bit flipped in each byte of the file (the bit varies with the position): load raises
+    ValueError or returns the identical model; nothing else (no RuntimeError, NotImplementedError,
+    KeyError, TypeError, MemoryError, ... and never a different model)."""
+    model, path = saved
+    data = bytearray(open(path, "rb").read())
+    damaged = tmp_path / "d.npz"
+    outcomes = {"refused": 0, "identical": 0}
+    for position in range(len(data)):
+        flipped = bytearray(data)
+        flipped[position] ^= 1 << (position * 5 % 8)
+        damaged.write_bytes(flipped)
+        try:
+            loaded = xpnn.load(damaged)
+        except ValueError:
+            outcomes["refused"] += 1
+            continue
+        assert _same(model, loaded), position
+        outcomes["identical"] += 1
+    assert outcomes["refused"] > len(data) // 2, outcomes
+
+
+def _zip_members(path):
+    with zipfile.ZipFile(path) as z:
+        return {info.filename: z.read(info) for info in z.infolist()}
+
+
+def _write_zip(path, members, compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression=compression) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+
+
+def test_a_shrunk_npy_header_is_caught_by_the_digest(tmp_path):
+    """A member larger than 4 KiB whose .npy header says fewer items than it holds: NumPy reads
+    fewer bytes, the zip CRC is never reached; the SHA-256 in the header catches it."""
+    model = xpnn.ShallowNet(n_hidden=3, n_iter=1000, cost_every=1, random_state=0).fit(X3, y3)
+    path = model.save(tmp_path / "m.npz")
+    members = _zip_members(path)
+    assert len(members["costs.npy"]) > 4096
+    members["costs.npy"] = members["costs.npy"].replace(b"(1000,)", b"(100 ,)", 1)
+    _write_zip(path, members)
+    with pytest.raises(ValueError, match="'costs' does not match its SHA-256"):
+        xpnn.load(path)
+
+
+@pytest.mark.parametrize("change,match", [
+    (dict(header={"n_iter": None}), "'n_iter' must be a int"),
+    (dict(header={"hyperparameters": {"n_hidden": 3, "surprise": 1}}),
+     r"unknown hyperparameter\(s\) \['surprise'\]"),
+    (dict(header={"dtype": "foo"}), "dtype must be 'float64' or 'float32'"),
+    (dict(header={"hyperparameters": {"n_hidden": 3, "dtype": "foo"}}), "unknown dtype 'foo'"),
+    (dict(header={"head": "softmax"}), r"2 classes for a softmax head with 1 unit"),
+    (dict(W1=np.full((3, 3), np.nan)), "parameters hold NaN or infinity"),
+    (dict(classes=np.array([0, 1, 2])), r"3 classes for a sigmoid head with 1 unit"),
+    (dict(W1=np.zeros((3, 2))), "inconsistent: parameter shapes"),
+], ids=["missing-n_iter", "extra-hyperparameter", "dtype", "hyper-dtype", "head", "nan", "classes", "shapes"])
+def test_headers_and_arrays_are_validated(change, match, saved):
+    _, path = saved
+    _rewrite(path, **change)
+    with pytest.raises(ValueError, match=match):
+        xpnn.load(path)
+
+
+def _replace_header(path, header_bytes):
+    members = _zip_members(path)
+    buffer = io.BytesIO()
+    np.save(buffer, np.frombuffer(header_bytes, dtype=np.uint8))
+    members["header.npy"] = buffer.getvalue()
+    _write_zip(path, members)
+
+
+def test_deeply_nested_and_huge_declarations_are_refused(saved):
+    _, path = saved
+    _replace_header(path, b"[" * 100000 + b"]" * 100000)
+    with pytest.raises(ValueError, match=r"no readable xpnn header \(RecursionError\)"):
+        xpnn.load(path)
+    model, path = saved
+    model.save(path)
+    header = json.loads(_zip_members(path)["header.npy"][128:].rstrip(b"\x00"))
+    header["arrays"]["W1"]["shape"] = [2**40, 1]
+    _replace_header(path, json.dumps(header).encode())
+    with pytest.raises(ValueError, match="array 'W1'.*out of range"):
+        xpnn.load(path)
+
+
+def test_only_the_formats_members_are_read(saved, tmp_path, monkeypatch):
+    """An extra member (here 64 MiB of deflated zeros) is refused unread; a defined member larger
+    than its header allows is refused before it is decompressed."""
+    model, path = saved
+    members = _zip_members(path)
+    bomb = np.zeros(8 << 20)  # 64 MiB, deflates to ~64 KiB
+    buffer = io.BytesIO()
+    np.save(buffer, bomb)
+    reads = []
+    original = zipfile.ZipFile.open
+    monkeypatch.setattr(zipfile.ZipFile, "open",
+                        lambda self, name, *a, **k: reads.append(getattr(name, "filename", name))
+                        or original(self, name, *a, **k))
+    for target in ("extra.npy", "costs.npy"):
+        _write_zip(path, {**members, target: buffer.getvalue()}, compression=zipfile.ZIP_DEFLATED)
+        reads.clear()
+        with pytest.raises(ValueError, match="unexpected member|declares 67108992 bytes"):
+            xpnn.load(path)
+        assert target not in reads
+
+
+@pytest.mark.parametrize("content,match", [
+    (b"hello", r"not a zip archive \(it starts with b'hello'\)"),
+    ("npy", "a single NumPy .npy array"),
+    ("directory", "is a directory"),
+    ("zip", "zip archive without one"),
+])
+def test_foreign_files_say_what_they_are(content, match, tmp_path):
+    path = tmp_path / "x.npz"
+    if content == "npy":
+        np.save(path.with_suffix(".npy"), np.arange(3))
+        path = path.with_suffix(".npy")
+    elif content == "directory":
+        path.mkdir()
+    elif content == "zip":
+        _write_zip(path, {"notes.txt": b"hi"})
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ValueError, match=match):
+        xpnn.load(path)
+
+
+@pytest.mark.parametrize("labels", [[0, 1], [False, True], ["no", "yes"], [1.5, 2.5]], ids=str)
+def test_object_labels_round_trip_by_value_and_type(labels, tmp_path):
+    pd = pytest.importorskip("pandas")
+    series = pd.Series([labels[int(v)] for v in y3], dtype=object)
+    model = xpnn.ShallowNet(n_iter=300, random_state=0).fit(X3, series)
+    loaded = xpnn.load(model.save(tmp_path / "m.npz"))
+    assert loaded.classes_.dtype == object and loaded.classes_.tolist() == model.classes_.tolist()
+    assert [type(v) for v in loaded.classes_] == [type(v) for v in model.classes_]
+    assert loaded.score(X3, series) == model.score(X3, series) > 0.9
+
+
+def test_ctrl_c_just_after_the_rename_surfaces_as_keyboard_interrupt(saved, monkeypatch):
+    model, path = saved
+    replace = os.replace
+
+    def rename_then_interrupt(src, dst):
+        replace(src, dst)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(persistence.os, "replace", rename_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        model.save(path)
+    monkeypatch.undo()
+    assert _same(model, xpnn.load(path))
+    assert os.listdir(os.path.dirname(path)) == ["m.npz"]
+
+
+def test_stale_temporaries_of_dead_processes_are_cleaned_up(saved, tmp_path):
+    model, path = saved
+    dead = tmp_path / ".m.npz.xpnn-tmp-999999999-abc"   # no such process
+    alive = tmp_path / f".m.npz.xpnn-tmp-{os.getppid()}-def"  # a running process may still write
+    other = tmp_path / ".n.npz.xpnn-tmp-999999999-ghi"   # another model's: not this save's business
+    for stale in (dead, alive, other):
+        stale.write_bytes(b"x" * 100)
+    model.save(path)
+    assert sorted(os.listdir(tmp_path)) == sorted([alive.name, other.name, "m.npz"])
+
+
+@pytest.mark.parametrize("name", HEADS)
+def test_every_head_saves_loads_and_pickles(name, rng, tmp_path):
+    import pickle
+
+    make, kind = HEADS[name]
+    X, y = head_data(kind, rng)
+    model = make().fit(X, y)
+    for clone in (xpnn.load(model.save(tmp_path / "m.npz")), pickle.loads(pickle.dumps(model))):
+        assert type(clone) is type(model) and clone.out_activation_ == model.out_activation_
+        np.testing.assert_array_equal(clone.predict(X), model.predict(X))

@@ -7,25 +7,20 @@ course teaches, and it needs standardised inputs, which a few checks do not give
 import pytest
 
 import xpnn
+from models import SKLEARN_QUICK
 
 sklearn_checks = pytest.importorskip("sklearn.utils.estimator_checks")
 # the checks fit random noise, where "did not learn" is the right thing for xpnn to say
 pytestmark = pytest.mark.filterwarnings("ignore::xpnn.ConvergenceWarning")
 
-QUICK = [
-    xpnn.LogisticRegression(learning_rate=0.1, n_iter=200),
-    xpnn.ShallowNet(n_iter=300, learning_rate=0.5, random_state=0),
-    xpnn.DeepNet((8, 4), n_iter=300, learning_rate=0.1, init="he", random_state=0),
-    xpnn.ShallowNetRegressor(n_iter=300, random_state=0),
-    xpnn.DeepNetRegressor((16, 8), n_iter=300, random_state=0),
-]
+QUICK = SKLEARN_QUICK
 EXPECTED_FAILURES = {
     "LogisticRegression": {
         "check_class_weight_classifiers": (
             "the check forces n_iter=100 on unscaled blobs (features spread over +-60): a linear "
             "model under plain gradient descent has not converged by then at any learning rate "
             "(0.001-0.1 give 54-86% class 0, the check wants 87%); with 1000 iterations it "
-            "predicts class 0 for 100% (test_beyond_binary.py::test_class_weight_dict_on_unscaled_blobs)"),
+            "predicts class 0 for 100% (test_targets.py::test_class_weight_dict_on_unscaled_blobs)"),
     },
 }
 

@@ -95,6 +95,7 @@ def test_every_optimizer_trains_the_same_on_every_backend(name, backend, dtype, 
         np.testing.assert_allclose(out[1][key], out[0][key], rtol=tol, atol=tol * np.abs(out[0][key]).max())
 
 
+@pytest.mark.slow
 def test_adam_beats_minibatch_gd_on_moons():
     """Course 2, "Optimization methods": moons (300, noise 0.2), layers [2, 5, 2, 1], He init,
     mini-batches of 64, learning rate 0.0007, 5000 epochs. The course reports 94% for Adam and

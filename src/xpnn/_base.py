@@ -293,8 +293,8 @@ class _BaseNet:
             want[f"W{l}"], want[f"b{l}"] = (dims[l], dims[l - 1]), (dims[l], 1)
         got = {k: tuple(v.shape) for k, v in state.params.items()}
         if got != want or any(v.dtype != np.dtype(dtype) for v in state.params.values()):
-            raise ValueError(f"parameter shapes {got} (dtype {[str(v.dtype) for v in state.params.values()]}), "
-                             f"expected {want} ({dtype})")
+            dtypes = [str(v.dtype) for v in state.params.values()]
+            raise ValueError(f"parameter shapes {got} (dtype {dtypes}), expected {want} ({dtype})")
         if not all(np.all(np.isfinite(v)) for v in state.params.values()):
             raise ValueError("its parameters hold NaN or infinity")
         if state.costs.ndim != 1 or state.costs.dtype.kind != "f":

@@ -6,13 +6,14 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
+from ._text import aligned_table
 from .datasets import load_catvnoncat, make_planar
 from .estimators import DeepNet, LogisticRegression, ShallowNet
 from .preprocessing import flatten_images, scale_pixels
 
 
 @dataclass
-class Result:
+class ModelRuns:
     """One model's runs (one per seed): scores, final costs, wall times and the backend used."""
 
     name: str
@@ -59,7 +60,7 @@ def run_course(*, backend=None, dtype="float64", seeds=1, quick=False, progress=
     results = []
     for name, key, make, seeded in course_models(quick):
         X_train, y_train, X_test, y_test = data[key]
-        result = Result(name, key)
+        result = ModelRuns(name, key)
         for seed in range(seeds if seeded else 1):
             model = make(seed).set_params(backend=backend, dtype=dtype)
             start = time.perf_counter()
@@ -118,7 +119,4 @@ def format_results(results):
         rows.append((r.name, r.data, r.backend, str(r.n_iter), _mean_sd(final, ".6f"),
                      _mean_sd(r.train, scale=100), _mean_sd(r.test, scale=100),
                      _mean_sd(r.seconds), str(len(r.train))))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return aligned_table(rows)

@@ -205,11 +205,13 @@ class Streamed(_DaskSource):
 
         def step(params, state, t, batch, record):
             b, order, w = batch.index
-            Xb, Yb = dask.compute(self.X_rows.blocks[b], self.Y_rows.blocks[b])  # one batch in memory
-            be = backend_of(Xb)
-            Xb = be.xp.take(Xb, be.asarray(order), axis=0)
-            grads, cost = _on_chunk(Xb, to_numpy(Yb)[order], w, params, record, activations=activations,
-                                    head=head, alpha=alpha, dropout=self.dropout, t=t, part=b)
+            # one batch in memory
+            X_chunk, Y_chunk = dask.compute(self.X_rows.blocks[b], self.Y_rows.blocks[b])
+            be = backend_of(X_chunk)
+            X_chunk = be.xp.take(X_chunk, be.asarray(order), axis=0)
+            grads, cost = _on_chunk(X_chunk, to_numpy(Y_chunk)[order], w, params, record,
+                                    activations=activations, head=head, alpha=alpha,
+                                    dropout=self.dropout, t=t, part=b)
             grads = {k: to_numpy(g) for k, g in grads.items()}
             params, state = optimizer.update(params, grads, state, t)
             return params, state, None if cost is None else float(to_numpy(cost))

@@ -253,7 +253,7 @@ class _Monitor:
 
 class CostLog:
     """The costs read back during training, the last parameters whose cost was finite, and what
-    to do on divergence (raise :class:`DivergenceError`, or warn and keep those parameters)."""
+    to do on divergence (raise :class:`xpnn.DivergenceError`, or warn and keep those parameters)."""
 
     def __init__(self, params, learning_rate, on_divergence="raise", callback=None, unit="iteration"):
         self.costs, self.last_finite = [], params
@@ -303,7 +303,7 @@ def train(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,
     learning_rate : float; n_iter : int; cost_every : int
     on_divergence : {"raise", "warn"}
         What to do when a read-back cost (or the final parameters) is not finite: raise
-        :class:`DivergenceError`, or warn and return the last parameters with a finite cost.
+        :class:`xpnn.DivergenceError`, or warn and return the last parameters with a finite cost.
     callback : callable(iteration, cost) or None, called at each read-back cost; returning
         False stops training (the parameters so far are returned).
     head : {"sigmoid", "softmax", "identity"} or Head

@@ -7,6 +7,8 @@ import json
 import os
 import platform
 
+from .._text import aligned_table
+
 RATIOS = [  # (label, numerator column, denominator column); < 1 means the numerator is faster
     ("loop / xpnn", "loop", "xpnn-numpy-float64"),
     ("xpnn / inline f64", "xpnn-numpy-float64", "inline-numpy-float64"),
@@ -100,11 +102,7 @@ HEADER = ("group", "column", "min", "median", "GFLOP/s", "of GEMM", "rel. err", 
 
 def format_table(run):
     """The console report: every case, then the ratios per group."""
-    rows = [HEADER, *_rows(run)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.append("")
+    lines = [aligned_table([HEADER, *_rows(run)]), ""]
     lines.append("GEMM ceiling: " + ", ".join(f"{k} {v['gflops']:.1f} GFLOP/s"
                                                for k, v in run["gemm"].items()))
     lines.append("ratios of minimum times (< 1: the first is faster):")

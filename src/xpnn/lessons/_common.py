@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 
+from .._text import aligned_table
 from ..course import describe_backend
 
 
@@ -57,9 +58,4 @@ def plot_boundary(ax, model, X, y, title):
 
 def table(rows, header):
     """Print rows as an aligned plain-text table."""
-    rows = [tuple(map(str, header))] + [tuple(map(str, r)) for r in rows]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    for i, row in enumerate(rows):
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
+    print(aligned_table([header, *rows]))

@@ -246,6 +246,7 @@ def test_fit_on_dask_with_cupy_chunks_equals_numpy(dask_cupy):
         np.testing.assert_allclose(on_dask.params_[key], on_numpy.params_[key], rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.slow
 def test_course_quick_on_the_gpu_backend(monkeypatch, capsys):
     pytest.importorskip("matplotlib")
     from xpnn import cli

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import xpnn
+from models import HEADS, head_data
 
 sklearn = pytest.importorskip("sklearn")
 from sklearn.datasets import load_digits, make_friedman1  # noqa: E402
@@ -136,19 +137,8 @@ def test_r2_is_scikit_learns(rng):
         r2_score(y, model.predict(X), sample_weight=w), rel=1e-12)
 
 
-MODELS = {
-    "binary": (lambda: xpnn.ShallowNet(n_iter=40, learning_rate=0.5, random_state=0), "binary"),
-    "multiclass": (lambda: xpnn.DeepNet((5,), n_iter=40, learning_rate=0.3, random_state=0), "multi"),
-    "multilabel": (lambda: xpnn.DeepNet((5,), n_iter=40, learning_rate=0.3, random_state=0), "multilabel"),
-    "regression": (lambda: xpnn.DeepNetRegressor((5,), n_iter=40, random_state=0), "regression"),
-}
-
-
-def _data(kind, rng, m=30):
-    X = rng.standard_normal((m, 3))
-    y = {"binary": (X[:, 0] > 0).astype(int), "multi": np.digitize(X[:, 0], [-0.5, 0.5]),
-         "multilabel": (X[:, :2] > 0).astype(int), "regression": X[:, 0] - X[:, 1]}[kind]
-    return X, y
+MODELS = HEADS
+_data = head_data
 
 
 @pytest.mark.parametrize("batch_size", [None, 7])
@@ -243,18 +233,6 @@ def test_bad_class_weights_are_named(rng):
         xpnn.LogisticRegression(class_weight="even").fit(X, y)
     with pytest.raises(ValueError, match="class_weight is not supported for multilabel"):
         xpnn.DeepNet(class_weight="balanced").fit(X, np.c_[y, 1 - y])
-
-
-@pytest.mark.parametrize("name", MODELS)
-def test_every_head_saves_loads_and_pickles(name, rng, tmp_path):
-    import pickle
-
-    make, kind = MODELS[name]
-    X, y = _data(kind, rng)
-    model = make().fit(X, y)
-    for clone in (xpnn.load(model.save(tmp_path / "m.npz")), pickle.loads(pickle.dumps(model))):
-        assert type(clone) is type(model) and clone.out_activation_ == model.out_activation_
-        np.testing.assert_array_equal(clone.predict(X), model.predict(X))
 
 
 @pytest.mark.parametrize("name", MODELS)
