@@ -70,7 +70,7 @@ def test_every_estimator_trains_saves_and_loads_with_them(cls, registered, rng, 
 
 def test_an_optimizer_takes_the_estimators_values_of_what_it_declares(registered):
     assert optimizers.hyperparameters("signum") == {"beta_1": 0.9}
-    assert optimizers.hyperparameters("adam") == {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-8}
+    assert optimizers.hyperparameters("rmsprop") == {"beta_2": 0.9, "epsilon": 1e-8}
     model = xpnn.DeepNet(optimizer="signum", beta_1=0.5, beta_2=0.1)  # beta_2: not signum's
     hp = model._hyperparameters()
     opt = model._optimizer(hp, 1)

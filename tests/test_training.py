@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import xpnn
-from xpnn import _base, network, optimizers, training
+from xpnn import _validation, network, optimizers, training
 from xpnn.gradcheck import gradient_check
 from xpnn.initializers import initialize_parameters
 
@@ -37,6 +37,9 @@ def _reference(name, p, gs, lr=0.01, b1=0.9, b2=0.999, eps=1e-8):
         elif name == "rmsprop":
             s = b1 * s + (1 - b1) * g * g  # rmsprop's own beta, 0.9 by default
             p = p - lr * g / (np.sqrt(s) + eps)
+        elif name == "sgd":  # scikit-learn's SGDOptimizer: momentum 0.9 with Nesterov's update
+            v = 0.9 * v - lr * g
+            p = p + (0.9 * v - lr * g)
         else:
             v, s = b1 * v + (1 - b1) * g, b2 * s + (1 - b2) * g * g
             p = p - lr * (v / (1 - b1 ** t)) / (np.sqrt(s / (1 - b2 ** t)) + eps)
@@ -191,7 +194,7 @@ def test_early_stopping_stops_and_keeps_the_best_validation_score(rng):
 
 def test_early_stopping_holds_out_a_stratified_split():
     strata = np.r_[np.zeros(90, int), np.ones(10, int)]
-    train, held = _base.stratified_split(strata, 0.2, np.random.default_rng(0))
+    train, held = _validation.stratified_split(strata, 0.2, np.random.default_rng(0))
     assert len(held) == 20 and np.sum(strata[held]) == 2
     assert sorted(np.r_[train, held]) == list(range(100))
 

@@ -16,8 +16,10 @@ import numpy as np
 
 from . import distributed, training
 from ._state import FittedState
-from ._validation import (check_dtype, check_non_negative_float, check_parameters, check_positive_float,
-                          check_positive_int, check_sample_weight, check_X, fraction, one_of, optional)
+from ._validation import (check_dtype, check_feature_names, check_non_negative_float, check_parameters,
+                          check_positive_float, check_positive_int, check_sample_weight, check_X,
+                          combine_weights, feature_names, fraction, one_of, optional,
+                          stratified_split)
 from .activations import ACTIVATIONS
 from .backend import (backend_of, is_host_array, is_out_of_memory, move_tree, namespace, resolve_backend,
                       rng_from, to_numpy, warn)
@@ -158,18 +160,30 @@ class _BaseNet:
         self._warn_if_not_learning(X, one_class_is_suspect=not weighted)
         return self
 
+    _accept_sparse = False  # scipy.sparse X is refused (True: densified, scikit-learn's MLP)
+
+    def _dtype_for(self, X, hp):
+        """The dtype a fit computes in: the ``dtype`` hyperparameter."""
+        return hp["dtype"]
+
+    def _out_activation_name(self, head):
+        """``out_activation_`` for the head ``head``: its name."""
+        return head
+
     def _fit(self, X, y, sample_weight, callback, *, n_epochs, warm, early_stopping, classes=None):
         hp = self._hyperparameters()
-        backend = resolve_backend(self.backend, X, strict=self.strict)
+        hp["dtype"] = self._dtype_for(X, hp)
+        backend = resolve_backend(self.backend, X, strict=getattr(self, "strict", False))
+        names = feature_names(X)
         Xb = check_X(X, backend, hp["dtype"], n_features=self.n_features_in_ if warm else None,
-                     estimator=type(self).__name__)
+                     estimator=type(self).__name__, accept_sparse=self._accept_sparse)
         m = Xb.shape[0]
         head, Y, targets, weights = self._targets(y, m, self.classes_ if warm and hasattr(self, "classes_")
                                                   else classes)
         if warm and Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[1]} output(s) but this fitted {type(self).__name__} has "
                              f"{self.n_outputs_}; fit a new model (warm_start=False)")
-        weights = _combine(check_sample_weight(sample_weight, m), weights)
+        weights = combine_weights(check_sample_weight(sample_weight, m), weights)
         dims = [Xb.shape[1], *self._hidden_layer_sizes(), Y.shape[1]]
         try:
             result = self._train(hp, backend, Xb, Y, weights, dims, head, self._reporter(callback),
@@ -186,7 +200,7 @@ class _BaseNet:
             n_features_in=dims[0], n_iter=done + result.n_iter, head=head, n_outputs=dims[-1],
             validation_scores=result.validation_scores,
             best_iteration=None if result.best_iteration is None else done + result.best_iteration,
-            **targets)
+            feature_names=names, **targets)
         self._publish(state, backend, device_params=result.params,
                       train_state=(_key(backend), result.state, result.t))
         return self
@@ -195,11 +209,11 @@ class _BaseNet:
         """Initialise (or continue) and train on the backend; Xb is (m, n_x) rows, Y (m, k) and
         weights (m,) (or None) host arrays. Returns a :class:`xpnn.training.Result`."""
         activations = layer_activations(len(dims) - 1, self._hidden_activation(), head)
-        state, t = self._continued_state(backend) if warm else (None, 0)
+        state, t = self._continued_state(backend, hp["dtype"]) if warm else (None, 0)
         seed = rng_from(self.random_state).integers(2**63)  # shuffles and dropout masks
         host = backend.is_lazy  # parameters stay on the host, where the client updates them
         if warm:
-            params = dict(self.params_) if host else self._params_on(backend)
+            params = self._warm_params(backend, hp["dtype"])
         else:
             params = initialize_parameters(dims, scheme=hp["init"], seed=self.random_state,
                                            backend="numpy" if host else backend, dtype=hp["dtype"])
@@ -218,12 +232,19 @@ class _BaseNet:
         return training.run(Xb.T, backend.asarray(Y.T, dtype=hp["dtype"]), params, activations, S=S,
                             **options)
 
-    def _continued_state(self, backend):
+    def _warm_params(self, backend, dtype):
+        """The fitted parameters to continue from, on ``backend`` in ``dtype`` (the host's NumPy
+        arrays for a lazy backend)."""
+        if backend.is_lazy:
+            return {k: np.asarray(v, dtype=dtype) for k, v in self.params_.items()}
+        return {k: backend.asarray(v, dtype=dtype) for k, v in self._params_on(backend).items()}
+
+    def _continued_state(self, backend, dtype):
         """The optimizer state and step count of the last fit, on ``backend``."""
         key, state, t = getattr(self, "_train_state", (None, None, 0))
         if state is None or key == _key(backend):
             return state, t
-        return move_tree(state, None if backend.is_lazy else backend, self.dtype), t
+        return move_tree(state, None if backend.is_lazy else backend, dtype), t
 
     def _hold_out(self, hp, backend, Xb, Y, weights, head):
         """Split off the early-stopping validation set (stratified by class where the head says
@@ -266,9 +287,10 @@ class _BaseNet:
     def fitted_state(self):
         """The fitted state as a :class:`FittedState` (what :meth:`save` writes)."""
         self._check_fitted()
-        return FittedState(self.params_, self.costs_, self.n_features_in_, self.n_iter_,
-                           self.out_activation_, self.n_outputs_, getattr(self, "classes_", None),
-                           getattr(self, "_y_ndim", None), self.validation_scores_, self.best_iteration_)
+        return FittedState(self.params_, self.costs_, self.n_features_in_, self.n_iter_, self._head,
+                           self.n_outputs_, getattr(self, "classes_", None), getattr(self, "_y_ndim", None),
+                           self.validation_scores_, self.best_iteration_,
+                           getattr(self, "feature_names_in_", None))
 
     @classmethod
     def from_fitted_state(cls, hyperparameters, state, *, backend=None):
@@ -310,11 +332,16 @@ class _BaseNet:
         cached = {} if device_params is None or backend.is_lazy else {
             _key(backend): (tuple(params.items()), device_params)}
         fitted = dict(backend_=backend, n_features_in_=state.n_features_in, n_outputs_=state.n_outputs,
-                      out_activation_=state.head, n_iter_=state.n_iter, costs_=state.costs,
-                      validation_scores_=state.validation_scores, best_iteration_=state.best_iteration,
-                      params_=params, _device_params=cached, **self._target_attributes(state))
+                      _head=state.head, out_activation_=self._out_activation_name(state.head),
+                      n_iter_=state.n_iter, costs_=state.costs, validation_scores_=state.validation_scores,
+                      best_iteration_=state.best_iteration, params_=params, _device_params=cached,
+                      **self._target_attributes(state))
         if train_state is not None:
             fitted["_train_state"] = train_state
+        if state.feature_names is not None:
+            fitted["feature_names_in_"] = np.asarray(state.feature_names, dtype=object)
+        else:
+            self.__dict__.pop("feature_names_in_", None)
         self.__dict__.update(fitted)
 
     # ----------------------------------------------------------------------- files
@@ -343,6 +370,7 @@ class _BaseNet:
         self.__dict__.update(state)
         if "params_" in state:
             self._device_params = {}
+            self.__dict__.setdefault("_head", state.get("out_activation_"))  # pickled before _head
 
     # --------------------------------------------------------------------- predicting
     def _check_fitted(self):
@@ -360,7 +388,7 @@ class _BaseNet:
                                if _same_arrays(entry[0], held)}
         key = _key(backend)
         if key not in self._device_params:
-            self._device_params[key] = (held, {k: backend.asarray(v, dtype=self.dtype) for k, v in held})
+            self._device_params[key] = (held, {k: backend.asarray(v) for k, v in held})
         return self._device_params[key][1]
 
     def _forward(self, X):
@@ -371,42 +399,21 @@ class _BaseNet:
         the training range that the net's arithmetic overflowed (probabilities of exactly 0 or 1,
         or NaN, would follow)."""
         self._check_fitted()
+        check_feature_names(self, X)
         backend = self.backend_ if is_host_array(X) else backend_of(X)
-        Xb = check_X(X, backend, self.dtype, n_features=self.n_features_in_,
-                     estimator=type(self).__name__)
+        dtype = str(self.params_["W1"].dtype)  # the fitted dtype, whatever set_params did since
+        Xb = check_X(X, backend, dtype, n_features=self.n_features_in_, estimator=type(self).__name__,
+                     accept_sparse=self._accept_sparse)
         params = self._params_on(backend)
-        activations = layer_activations(n_layers(params), self._hidden_activation(), self.out_activation_)
+        activations = layer_activations(n_layers(params), self._hidden_activation(), self._head)
         AL, caches = forward(Xb.T, params, activations)
         ZL = caches[-1][1]
         xp = namespace(ZL)
         if not backend.is_lazy and not bool(xp.all(xp.isfinite(ZL))):
             raise ValueError(f"{type(self).__name__} overflowed on this X: its logits hold NaN or "
-                             f"infinity ({self.dtype}); X has values far outside the range it was "
+                             f"infinity ({dtype}); X has values far outside the range it was "
                              "trained on (standardise X as for training)")
         return AL, ZL, is_host_array(X)
-
-
-def stratified_split(index, fraction, rng):
-    """Indices (train, validation) holding out ``fraction`` of the examples; with class indices
-    ``index`` (m,), each class in proportion (at least one of each class with 2+ examples)."""
-    index = np.asarray(index)
-    validation = []
-    for c in np.unique(index):
-        members = rng.permutation(np.flatnonzero(index == c))
-        take = min(len(members) - 1, max(1, int(round(fraction * len(members)))))
-        validation.extend(members[:take])
-    validation = np.sort(np.asarray(validation, dtype=np.int64))
-    train = np.setdiff1d(np.arange(index.shape[0]), validation)
-    return train, validation
-
-
-def _combine(sample_weight, class_weight):
-    if sample_weight is None or class_weight is None:
-        return class_weight if sample_weight is None else sample_weight
-    weights = sample_weight * class_weight
-    if not np.any(weights > 0):
-        raise ValueError("sample_weight times class_weight is zero for every sample")
-    return weights
 
 
 def _out_of_memory_message(model, backend, dims, Xb):

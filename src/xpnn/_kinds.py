@@ -70,7 +70,7 @@ class _Classifier(_BaseNet):
                          early_stopping=False, classes=classes)
 
     def _multilabel(self):
-        return self.n_outputs_ > 1 and get_head(self.out_activation_).class_index(
+        return self.n_outputs_ > 1 and get_head(self._head).class_index(
             np.zeros((self.n_outputs_, 1))) is None
 
     def decision_function(self, X):

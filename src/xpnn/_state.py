@@ -19,3 +19,4 @@ class FittedState(NamedTuple):
     y_ndim: int | None = None    # regressors: the rank of y at fit
     validation_scores: list | None = None
     best_iteration: int | None = None
+    feature_names: Any = None    # the column names of a DataFrame X at fit (strings), or None

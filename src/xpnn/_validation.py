@@ -25,8 +25,10 @@ def _kind(x):
     return "other"
 
 
-def _host(x, name):
+def _host(x, name, accept_sparse=False):
     if hasattr(x, "tocsr") or hasattr(x, "toarray"):
+        if accept_sparse:
+            return np.asarray(x.toarray())
         raise TypeError(f"{name} is a sparse matrix; xpnn needs dense input: pass {name}.toarray()")
     if not is_host_array(x):
         return x
@@ -36,13 +38,14 @@ def _host(x, name):
         raise ValueError(f"{name} cannot be read as an array: {exc}") from None
 
 
-def check_X(X, backend: Backend, dtype, *, n_features=None, estimator="estimator"):
-    """X (n_samples, n_features) as a finite float array of ``backend``; int X is converted.
+def check_X(X, backend: Backend, dtype, *, n_features=None, estimator="estimator", accept_sparse=False):
+    """X (n_samples, n_features) as a finite float array of ``backend``; int X is converted
+    (a scipy.sparse X is densified with ``accept_sparse``, else refused).
 
     Raises TypeError for object, string, bool and complex data; ValueError for a rank other
     than 2, no samples, no features, NaN/inf, or a feature count different from fit's.
     """
-    X = _host(X, "X")
+    X = _host(X, "X", accept_sparse)
     if any(not isinstance(n, numbers.Integral) for n in X.shape):
         raise ValueError(f"X has unknown dimensions (shape {tuple(X.shape)}): a Dask array with "
                          "unknown chunk sizes; call X.compute_chunk_sizes() first")
@@ -84,6 +87,47 @@ def check_X(X, backend: Backend, dtype, *, n_features=None, estimator="estimator
         raise ValueError(f"X contains NaN or infinity (shape {tuple(X.shape)}); "
                          "remove or impute those values first")
     return Xb
+
+
+def feature_names(X):
+    """The column names of a DataFrame-like X when they are all strings (scikit-learn's rule),
+    as a list; else None."""
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        return None
+    names = list(columns)
+    if not names or not all(isinstance(name, str) for name in names):
+        return None
+    return names
+
+
+def check_feature_names(estimator, X):
+    """scikit-learn's check of X's column names against those seen at fit: ValueError when they
+    differ (another order included), a UserWarning when only one side has names."""
+    fitted = getattr(estimator, "feature_names_in_", None)
+    names = feature_names(X)
+    kind = type(estimator).__name__
+    if fitted is None and names is None:
+        return
+    if fitted is None:
+        warn(f"X has feature names, but {kind} was fitted without feature names", UserWarning)
+        return
+    if names is None:
+        warn(f"X does not have valid feature names, but {kind} was fitted with feature names",
+             UserWarning)
+        return
+    if list(fitted) != names:
+        unseen = [n for n in names if n not in set(fitted)]
+        missing = [n for n in fitted if n not in set(names)]
+        message = "The feature names should match those that were passed during fit.\n"
+        if unseen:
+            message += "Feature names unseen at fit time:\n" + "".join(f"- {n}\n" for n in unseen[:5])
+        if missing:
+            message += "Feature names seen at fit time, yet now missing:\n" + "".join(
+                f"- {n}\n" for n in missing[:5])
+        if not unseen and not missing:
+            message += "Feature names must be in the same order as they were in fit.\n"
+        raise ValueError(message)
 
 
 def _host_y(y, n_samples):
@@ -363,3 +407,27 @@ def check_sample_weight(sample_weight, n_samples):
     if not np.any(w > 0):
         raise ValueError("sample_weight is all zero: at least one sample needs a positive weight")
     return w
+
+
+def stratified_split(index, fraction, rng):
+    """Indices (train, validation) holding out ``fraction`` of the examples; with class indices
+    ``index`` (m,), each class in proportion (at least one of each class with 2+ examples)."""
+    index = np.asarray(index)
+    validation = []
+    for c in np.unique(index):
+        members = rng.permutation(np.flatnonzero(index == c))
+        take = min(len(members) - 1, max(1, int(round(fraction * len(members)))))
+        validation.extend(members[:take])
+    validation = np.sort(np.asarray(validation, dtype=np.int64))
+    train = np.setdiff1d(np.arange(index.shape[0]), validation)
+    return train, validation
+
+
+def combine_weights(sample_weight, class_weight):
+    """Per-sample weights times class weights (either may be None)."""
+    if sample_weight is None or class_weight is None:
+        return class_weight if sample_weight is None else sample_weight
+    weights = sample_weight * class_weight
+    if not np.any(weights > 0):
+        raise ValueError("sample_weight times class_weight is zero for every sample")
+    return weights

@@ -6,11 +6,13 @@ Each entry of ``HEADS`` is a :class:`Head` ``(name, activation, loss, dZ, score)
 - ``"sigmoid"``: k independent sigmoid units with binary cross-entropy (binary classification
   for k = 1, as in the course; multilabel for k > 1);
 - ``"softmax"``: softmax over k classes with categorical cross-entropy (multi-class);
-- ``"identity"``: linear output with half the squared error, as the course writes it (regression).
+- ``"identity"``: linear output with half the squared error, as the course writes it (regression);
+- ``"poisson"``: exp output with half the Poisson deviance (counts; scikit-learn's
+  ``MLPRegressor(loss="poisson")``).
 
 ``loss(Z, Y)`` is each example's loss (1, m) from the logits, finite for any finite Z; the cost
 is its mean, or with per-example weights S (1, m) the weighted mean Σ S·loss / Σ S, so integer
-weights give the gradients of the data with rows repeated. All three pair an activation with
+weights give the gradients of the data with rows repeated. Each pairs an activation with
 its canonical loss, so ``dZ(A, Y) = A - Y`` for each: the derivative of one example's loss with
 respect to its logits (the 1/m or S / Σ S is applied once, in :func:`cost_gradient`).
 """
@@ -69,6 +71,18 @@ def half_squared_error_loss(Z, Y):
     return 0.5 * xp.sum(D * D, axis=0, keepdims=True)
 
 
+def exp(Z):
+    """The Poisson head's output, exp(Z): the mean of a count (log link)."""
+    return namespace(Z).exp(Z)
+
+
+def half_poisson_deviance_loss(Z, Y):
+    """exp(z) - y z summed over the k outputs: (1, m); half the Poisson deviance of exp(z)
+    against y up to terms in y alone (scikit-learn's MLPRegressor(loss="poisson"))."""
+    xp = namespace(Z, Y)
+    return xp.sum(xp.exp(Z) - Y * Z, axis=0, keepdims=True)
+
+
 def _residual(A, Y):
     return A - Y
 
@@ -119,6 +133,8 @@ HEADS = {
                     lambda k: k, _argmax_index),
     "identity": Head("identity", identity, half_squared_error_loss, _residual, r2,
                      lambda k: None, lambda Y: None),
+    "poisson": Head("poisson", exp, half_poisson_deviance_loss, _residual, lambda Z, Y: r2(exp(Z), Y),
+                    lambda k: None, lambda Y: None),
 }
 
 # the head each kind of target trains (scikit-learn's names for the kinds of y)

@@ -83,8 +83,30 @@ def rmsprop(learning_rate, beta_2=0.9, epsilon=1e-8):
     return Optimizer(init, update)
 
 
-def adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
-    """Adam: momentum and RMSprop with the course's bias correction 1 / (1 - β^t)."""
+def sgd(learning_rate, momentum=0.9, nesterovs_momentum=True):
+    """scikit-learn's stochastic gradient descent: v <- μ v - lr dW, then W <- W + v, or with
+    Nesterov's momentum W <- W + μ v - lr dW (μ = 0: plain gradient descent)."""
+    lr = _rate(learning_rate)
+
+    def init(params):
+        xp = namespace(*params.values())
+        return {k: xp.zeros_like(p) for k, p in params.items()}
+
+    def update(params, grads, state, t):
+        rate = lr(t)
+        velocity = {k: momentum * state[k] - rate * grads[f"d{k}"] for k in params}
+        if nesterovs_momentum:
+            return {k: p + (momentum * velocity[k] - rate * grads[f"d{k}"])
+                    for k, p in params.items()}, velocity
+        return {k: p + velocity[k] for k, p in params.items()}, velocity
+    return Optimizer(init, update)
+
+
+def adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8, epsilon_hat=False):
+    """Adam: momentum and RMSprop with the course's bias correction 1 / (1 - β^t).
+
+    ``epsilon_hat=True`` is Kingma & Ba's efficient form, which scikit-learn uses: the step
+    lr √(1 - β2^t) / (1 - β1^t) · v / (√s + ε), i.e. ε added to the uncorrected √s."""
     lr = _rate(learning_rate)
 
     def init(params):
@@ -99,13 +121,16 @@ def adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
             v, s = state[k]
             g = grads[f"d{k}"]
             v, s = beta_1 * v + (1 - beta_1) * g, beta_2 * s + (1 - beta_2) * g * g
-            v_hat, s_hat = v / correction_1, s / correction_2
-            new_params[k], new_state[k] = p - rate * v_hat / (xp.sqrt(s_hat) + epsilon), (v, s)
+            if epsilon_hat:
+                step = (rate * correction_2 ** 0.5 / correction_1) * v / (xp.sqrt(s) + epsilon)
+            else:
+                step = rate * (v / correction_1) / (xp.sqrt(s / correction_2) + epsilon)
+            new_params[k], new_state[k] = p - step, (v, s)
         return new_params, new_state
     return Optimizer(init, update)
 
 
-OPTIMIZERS = {"gd": gd, "momentum": momentum, "rmsprop": rmsprop, "adam": adam}
+OPTIMIZERS = {"gd": gd, "momentum": momentum, "rmsprop": rmsprop, "adam": adam, "sgd": sgd}
 
 
 def hyperparameters(name):
@@ -140,6 +165,8 @@ DECAYS = {
     "inverse": lambda lr0, rate, interval, epoch: lr0 / (1 + rate * epoch),
     "scheduled": lambda lr0, rate, interval, epoch: lr0 / (1 + rate * (epoch // interval)),
     "exponential": lambda lr0, rate, interval, epoch: lr0 * rate ** epoch,
+    # scikit-learn's "invscaling": interval = samples per epoch, rate = power_t
+    "invscaling": lambda lr0, rate, interval, epoch: lr0 / (epoch * interval + 1) ** rate,
 }
 
 
@@ -151,7 +178,9 @@ def decay_schedule(learning_rate, decay=None, *, decay_rate=1.0, decay_interval=
     - None: ``learning_rate`` (a float, unchanged);
     - "inverse": lr0 / (1 + decay_rate * epoch);
     - "scheduled": lr0 / (1 + decay_rate * floor(epoch / decay_interval));
-    - "exponential": lr0 * decay_rate ** epoch.
+    - "exponential": lr0 * decay_rate ** epoch;
+    - "invscaling": lr0 / (epoch * decay_interval + 1) ** decay_rate (scikit-learn's, with
+      decay_interval the samples per epoch and decay_rate its power_t).
     """
     if decay is None:
         return learning_rate

@@ -19,7 +19,9 @@ from typing import Any, NamedTuple
 from ._validation import check_choice, check_network_inputs, check_positive_float, check_positive_int
 from .backend import backend_of, namespace, read_scalars, rng_from, take_samples, uniform_sampler, warn
 from .exceptions import DivergenceError, DivergenceWarning
+from .gradcheck import flatten, unflatten
 from .heads import cost_from_logits, get_head
+from .lbfgs import minimize
 from .network import all_finite, backward, forward, l2_penalty
 from .optimizers import gd
 
@@ -38,11 +40,14 @@ class Result(NamedTuple):
 
 class EarlyStopping(NamedTuple):
     """Held-out (X (n_x, m_v), Y (k, m_v)) scored by the head's ``score`` at every recorded
-    epoch; training stops after ``n_iter_no_change`` checks without a ``tol`` improvement."""
+    epoch; training stops after ``n_iter_no_change`` checks without a ``tol`` improvement (a
+    score above the best by more than ``tol``; by at least ``tol`` when ``inclusive``, as
+    scikit-learn counts)."""
     X: Any
     Y: Any
-    n_iter_no_change: int = 10
+    n_iter_no_change: float = 10
     tol: float = 1e-4
+    inclusive: bool = False
 
 
 def gradients(params, X, Y, S, masks, *, activations, head, alpha, record):
@@ -73,8 +78,8 @@ class ArraySource:
     (``batch_size`` None, the course's), or each epoch one shuffle of the examples (host RNG, the
     same order on every backend) gathered into one copy and cut into consecutive slices."""
 
-    def __init__(self, X, Y, S=None, batch_size=None, dropout=None, rng=None, hidden=()):
-        self.X, self.Y, self.S, self.batch_size = X, Y, S, batch_size
+    def __init__(self, X, Y, S=None, batch_size=None, dropout=None, rng=None, hidden=(), shuffle=True):
+        self.X, self.Y, self.S, self.batch_size, self.shuffle = X, Y, S, batch_size, shuffle
         self.full_batch, self.m = batch_size is None, X.shape[1]
         self.total_weight = self.m if S is None else namespace(S).sum(S)
         self.draw = _dropout(dropout, X, rng, hidden)
@@ -86,9 +91,11 @@ class ArraySource:
         if self.full_batch:
             yield self.X, self.Y, self.S
             return
-        order = backend_of(self.X).asarray(rng.permutation(self.m))
-        Xs, Ys = take_samples(self.X, order), take_samples(self.Y, order)  # one copy of X per epoch
-        Ss = None if self.S is None else take_samples(self.S, order)
+        Xs, Ys, Ss = self.X, self.Y, self.S
+        if self.shuffle:
+            order = backend_of(self.X).asarray(rng.permutation(self.m))
+            Xs, Ys = take_samples(self.X, order), take_samples(self.Y, order)  # one copy of X per epoch
+            Ss = None if self.S is None else take_samples(self.S, order)
         for start in range(0, self.m, self.batch_size):
             stop = start + self.batch_size
             yield Xs[:, start:stop], Ys[:, start:stop], None if Ss is None else Ss[:, start:stop]
@@ -116,7 +123,7 @@ class ArraySource:
 
 def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=None, batch_size=None,
         alpha=0.0, dropout=None, random_state=None, cost_every=100, on_divergence="raise",
-        callback=None, early_stopping=None, state=None, t=0, learning_rate=None):
+        callback=None, early_stopping=None, state=None, t=0, learning_rate=None, shuffle=True):
     """Train on arrays of one device for ``n_epochs`` epochs; returns a :class:`Result`.
 
     Parameters
@@ -125,13 +132,15 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
     optimizer : Optimizer (see :mod:`xpnn.optimizers`)
     batch_size : None for full batch (the course's), else examples per mini-batch; each epoch
         shuffles the examples once (host RNG, the same order on every backend) into one copy of
-        X and takes consecutive slices of it.
+        X and takes consecutive slices of it (``shuffle=False``: slices of X in its order).
     alpha : L2 strength; dropout : None or one drop rate per hidden layer.
     random_state : seeds the shuffles and the dropout masks.
     cost_every, on_divergence, callback : the cost is recorded every ``cost_every`` epochs
         (full batch: the cost of the parameters before that iteration's update; mini-batch: the
         mean cost of the epoch's batches); ``callback(epoch, cost)`` is called with it and stops
-        training by returning False.
+        training by returning False. A non-finite cost raises (``on_divergence="raise"``),
+        warns and keeps the last finite parameters ("warn"), or is recorded and training goes
+        on ("continue", scikit-learn's MLP behaviour).
     early_stopping : EarlyStopping or None: the parameters of the best check are returned, whether
         training stopped early or ran all ``n_epochs``.
     state, t : the optimizer state and step count to continue from (None, 0: a fresh start).
@@ -139,7 +148,7 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
     """
     rng = rng_from(random_state)
     hidden = [params[f"W{l}"].shape[0] for l in range(1, len(activations))]
-    source = ArraySource(X, Y, S, batch_size, dropout, rng, hidden)
+    source = ArraySource(X, Y, S, batch_size, dropout, rng, hidden, shuffle)
     return loop(source, params, activations, optimizer=optimizer, n_epochs=n_epochs, head=head,
                 alpha=alpha, rng=rng, cost_every=cost_every, on_divergence=on_divergence,
                 callback=callback, early_stopping=early_stopping, state=state, t=t,
@@ -171,7 +180,7 @@ def loop(source, params, activations, *, optimizer, n_epochs, head="sigmoid", al
         scored, epoch_cost = (before, cost) if source.full_batch else (params, total / source.total_weight)
         values = read_scalars(epoch_cost, *([] if monitor is None else [monitor.score(scored)]))
         noticed = epoch
-        if not math.isfinite(values[0]) and source.replayable:
+        if not math.isfinite(values[0]) and source.replayable and log.on_divergence != "continue":
             values[0], noticed = _first_non_finite(step, source, checkpoint, epoch)
         elif math.isfinite(values[0]):
             checkpoint = (epoch, before, state_before, t_before)
@@ -184,6 +193,27 @@ def loop(source, params, activations, *, optimizer, n_epochs, head="sigmoid", al
     if monitor is not None and monitor.best is not None:  # early stopping keeps its best check
         final = monitor.best
     return _result(final, log, n_epochs, state, t, monitor)
+
+
+def run_lbfgs(X, Y, params, activations, *, head="sigmoid", S=None, alpha=0.0, max_iter=200,
+              max_fun=15000, tol=1e-4, callback=None):
+    """Full-batch L-BFGS (:func:`xpnn.lbfgs.minimize`) on X (n_x, m), Y (k, m) from ``params``,
+    over the same gradients as every other path (:func:`gradients`), on X's device. Returns
+    (:class:`Result`, :class:`xpnn.lbfgs.Solution`); ``costs`` holds the cost after each
+    iteration."""
+    costs = []
+
+    def fg(theta):
+        grads, cost = gradients(unflatten(theta, params), X, Y, S, None, activations=tuple(activations),
+                                head=head, alpha=alpha, record=True)
+        return cost, flatten({k: grads[f"d{k}"] for k in params})
+
+    def record(n_iter, cost):
+        costs.append(cost)
+        if callback is not None:
+            callback(n_iter, cost)
+    solution = minimize(fg, flatten(params), max_iter=max_iter, max_fun=max_fun, gtol=tol, callback=record)
+    return Result(unflatten(solution.x, params), costs, solution.n_iter, None, solution.n_iter), solution
 
 
 def _first_non_finite(step, source, checkpoint, noticed):
@@ -242,7 +272,8 @@ class _Monitor:
         """Record ``score``; True when training should stop (then ``best`` holds the parameters
         of the best score)."""
         self.scores.append(score)
-        if score > self.best_score + self.config.tol:
+        threshold = self.best_score + self.config.tol
+        if score > threshold or (self.config.inclusive and score == threshold):
             self.no_improvement = 0
         else:
             self.no_improvement += 1
@@ -264,17 +295,19 @@ class CostLog:
         """Record the cost of ``params`` at iteration (or epoch) ``index``; returns the params to
         stop with (divergence with on_divergence="warn", or a callback returning False; raises
         DivergenceError with "raise"), else None."""
-        if not math.isfinite(cost):
+        if not math.isfinite(cost) and self.on_divergence != "continue":
             return self._diverged(f"the cost became {cost} at {self.unit} {index}")
         self.costs.append(cost)
-        self.last_finite = params
+        if math.isfinite(cost):
+            self.last_finite = params
         if self.callback is not None and self.callback(index, cost) is False:
             return params
         return None
 
     def finish(self, params):
-        """The parameters at the end of training, after one check that they are finite."""
-        if not all_finite(params):
+        """The parameters at the end of training, after one check that they are finite (none
+        with "continue": the caller checks)."""
+        if self.on_divergence != "continue" and not all_finite(params):
             return self._diverged(f"the parameters became non-finite after the last recorded {self.unit}")
         return params
 
