@@ -315,7 +315,7 @@ def test_sync_count_holds_with_early_stopping(monkeypatch, rng):
 
 def test_bad_training_options_are_named(rng):
     X, y = rng.standard_normal((10, 2)), np.arange(10) % 2
-    cases = [(dict(optimizer="sgd"), "unknown optimizer 'sgd'"),
+    cases = [(dict(optimizer="lion"), "unknown optimizer 'lion'"),
              (dict(learning_rate_decay="step"), "unknown learning_rate_decay 'step'"),
              (dict(alpha=-1.0), "alpha must be a finite number >= 0"),
              (dict(beta_1=1.0), "beta_1 must be a number with 0 <= beta_1 < 1"),
