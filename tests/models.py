@@ -29,6 +29,8 @@ SKLEARN_QUICK = [  # quick settings for scikit-learn's estimator checks
     xpnn.DeepNet((8, 4), n_iter=300, learning_rate=0.1, init="he", random_state=0),
     xpnn.ShallowNetRegressor(n_iter=300, random_state=0),
     xpnn.DeepNetRegressor((16, 8), n_iter=300, random_state=0),
+    xpnn.MLPClassifier(max_iter=100, random_state=0),  # scikit-learn's own test settings
+    xpnn.MLPRegressor(max_iter=100, random_state=0),
 ]
 
 

@@ -11,7 +11,7 @@ import xpnn
 MODULES = ["xpnn", "xpnn.network", "xpnn.activations", "xpnn.heads", "xpnn.initializers",
            "xpnn.optimizers", "xpnn.training", "xpnn.gradcheck", "xpnn.loops", "xpnn.datasets",
            "xpnn.preprocessing", "xpnn.backend", "xpnn.persistence", "xpnn.distributed",
-           "xpnn.estimators", "xpnn.exceptions"]
+           "xpnn.estimators", "xpnn.exceptions", "xpnn.mlp", "xpnn.lbfgs"]
 
 
 def _public(module):

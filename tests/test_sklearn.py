@@ -23,6 +23,10 @@ EXPECTED_FAILURES = {
             "predicts class 0 for 100% (test_targets.py::test_class_weight_dict_on_unscaled_blobs)"),
     },
 }
+# the settings scikit-learn checks its own MLPs' sample weights with
+# (sklearn/utils/_test_common/instance_generator.py): L-BFGS, and SGD to tol=1e-2
+SAMPLE_WEIGHT_SETTINGS = [xpnn.MLPClassifier(solver="lbfgs"),
+                          xpnn.MLPRegressor(solver="sgd", tol=1e-2, random_state=42)]
 
 
 def _expected_failures(estimator):
@@ -32,6 +36,13 @@ def _expected_failures(estimator):
 @sklearn_checks.parametrize_with_checks(QUICK, expected_failed_checks=_expected_failures)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("estimator", SAMPLE_WEIGHT_SETTINGS, ids=lambda e: type(e).__name__)
+def test_mlp_sample_weights_as_scikit_learn_checks_them(estimator):
+    """Integer weights equal repeated rows (the L2 term divides by the total weight, as
+    scikit-learn's does), with the settings scikit-learn checks its own MLPs with."""
+    sklearn_checks.check_sample_weight_equivalence_on_dense_data(type(estimator).__name__, estimator)
 
 
 def test_not_fitted_error_is_both_kinds():

@@ -5,14 +5,15 @@ from .backend import (Backend, GPUUnavailableError, XpnnFallbackWarning, get_bac
 from . import datasets, distributed, exceptions, heads, network, optimizers, preprocessing, training
 from .estimators import DeepNet, DeepNetRegressor, LogisticRegression, ShallowNet, ShallowNetRegressor
 from .exceptions import ConvergenceWarning, DivergenceError, DivergenceWarning, NotFittedError
+from .mlp import MLPClassifier, MLPRegressor
 from .persistence import load
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Backend", "ConvergenceWarning", "DeepNet", "DeepNetRegressor", "DivergenceError", "DivergenceWarning",
-    "GPUUnavailableError", "LogisticRegression", "NotFittedError", "ShallowNet",
-    "ShallowNetRegressor", "XpnnFallbackWarning",
+    "GPUUnavailableError", "LogisticRegression", "MLPClassifier", "MLPRegressor", "NotFittedError",
+    "ShallowNet", "ShallowNetRegressor", "XpnnFallbackWarning",
     "datasets", "distributed", "exceptions", "get_backend", "gpu_available", "heads", "load", "network",
     "optimizers", "preprocessing", "training", "set_backend", "to_numpy", "use_backend",
 ]

@@ -302,7 +302,7 @@ class _BaseNet:
             raise ValueError(f"unknown hyperparameter(s) {unknown} for {cls.__name__}")
         model = cls(**hyperparameters)
         hp = model._hyperparameters()
-        model._check_state(state, hp["dtype"])
+        model._check_state(state, hp["dtype"] or str(next(iter(state.params.values())).dtype))
         model._publish(state, resolve_backend(backend))
         return model
 

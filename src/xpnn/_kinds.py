@@ -24,8 +24,10 @@ class _Classifier(_BaseNet):
                     classifier_tags=ClassifierTags(multi_class=True, multi_label=True),
                     input_tags=InputTags(two_d_array=True))
 
+    _single_class = False  # one label in y: refused (True: one unit, always that label)
+
     def _targets(self, y, m, classes=None):
-        classes, Y, kind = check_classification_y(y, m, classes)
+        classes, Y, kind = check_classification_y(y, m, classes, self._single_class)
         head = HEAD_FOR_TARGET[kind]
         return head, Y, {"classes": classes}, class_weights(self.class_weight, classes, Y, get_head(head))
 
@@ -39,7 +41,7 @@ class _Classifier(_BaseNet):
         if classes is None or getattr(classes, "ndim", None) != 1:
             raise ValueError("a classifier needs a 1-D 'classes' array")
         want = head.n_classes(k)
-        if want is None or classes.shape[0] != want:
+        if want is None or classes.shape[0] not in (want, 1 if want == 2 else want):
             raise ValueError(f"{classes.shape[0]} classes for a {head.name} head with {k} unit(s) "
                              f"(expected {want})")
 
@@ -95,6 +97,8 @@ class _Classifier(_BaseNet):
         if self._multilabel():
             return _out(xp.astype(A.T > 0.5, xp.int64), host)
         index = A[0, :] > 0.5 if self.n_outputs_ == 1 else xp.argmax(A, axis=0)
+        if self.classes_.shape[0] == 1:  # a single class seen at fit
+            index = xp.zeros_like(index)
         if host or self.classes_.dtype.kind not in "biuf":
             return self.classes_[to_numpy(index).astype(int)]
         classes = backend_of(A).asarray(self.classes_)

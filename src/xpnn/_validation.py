@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from .backend import _DTYPES, Backend, is_host_array, namespace, to_numpy, warn
-from .exceptions import DataConversionWarning
+from .exceptions import data_conversion_warning
 
 
 def _kind(x):
@@ -151,12 +151,12 @@ def _raveled_column(y):
     at the user's call of fit or score); any other y unchanged."""
     if y.ndim == 2 and y.shape[1] == 1:
         warn("A column-vector y was passed when a 1d array was expected. Please change the shape "
-             "of y to (n_samples,), for example using ravel().", DataConversionWarning)
+             "of y to (n_samples,), for example using ravel().", data_conversion_warning())
         return y.ravel()
     return y
 
 
-def check_classification_y(y, n_samples, classes=None):
+def check_classification_y(y, n_samples, classes=None, single_class=False):
     """Class labels -> (classes, Y (n_samples, k) of 0/1 floats, kind of target: "binary",
     "multiclass" or "multilabel-indicator", scikit-learn's names; :data:`xpnn.heads.HEAD_FOR_TARGET`
     says which head trains each).
@@ -196,6 +196,8 @@ def check_classification_y(y, n_samples, classes=None):
                              f"{classes[:10].tolist()}")
     else:
         classes = np.unique(y)
+    if classes.shape[0] == 1 and single_class:  # scikit-learn's MLP: one unit that learns "no"
+        return classes, np.zeros((y.shape[0], 1)), "binary"
     if classes.shape[0] < 2:
         raise ValueError(f"y has only one class ({classes.tolist()}); a classifier needs at least "
                          "two distinct labels")

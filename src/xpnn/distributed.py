@@ -136,7 +136,7 @@ class FullBatch(_DaskSource):
 
     def __init__(self, X_rows, Y_rows, sample_weight, batch_size, alpha, dropout):
         super().__init__(Y_rows, sample_weight, alpha, dropout)
-        self.full_batch, self.m = True, X_rows.shape[0]
+        self.full_batch = True
         self.replayable = dropout[0] is None
         X_rows = X_rows.rechunk({1: -1}).persist()
         self._keep = [X_rows]  # the persisted arrays live as long as the source
@@ -166,10 +166,10 @@ class FullBatch(_DaskSource):
             grads = unflatten(total[:-1], params)
             grads = {f"d{k}": g.astype(params[k].dtype) for k, g in grads.items()}
             cost = float(total[-1])
-            if alpha:  # the L2 term over all m examples, added on the client
-                grads = {k: g + (alpha / self.m) * params[k[1:]] if k[1] == "W" else g
+            if alpha:  # the L2 term over all the examples (their total weight), added on the client
+                grads = {k: g + (alpha / self.total_weight) * params[k[1:]] if k[1] == "W" else g
                          for k, g in grads.items()}
-                cost += float(l2_penalty(params, alpha, self.m))
+                cost += float(l2_penalty(params, alpha, self.total_weight))
             new_params, state = optimizer.update(params, grads, state, t)
             return new_params, state, cost
         return step

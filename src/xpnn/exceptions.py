@@ -1,7 +1,7 @@
 """xpnn's exceptions and warnings, in one place (as ``sklearn.exceptions``).
 
-Where scikit-learn is installed, the ``NotFittedError`` raised and the ``ConvergenceWarning``
-warned are also scikit-learn's, so code written for either catches them.
+Where scikit-learn is installed, the ``NotFittedError`` raised and the ``ConvergenceWarning`` and
+``DataConversionWarning`` warned are also scikit-learn's, so code written for either catches them.
 """
 
 from __future__ import annotations
@@ -54,3 +54,8 @@ def not_fitted_error():
 def convergence_warning():
     """The ConvergenceWarning class to warn (scikit-learn's too, where installed)."""
     return _with_sklearn(ConvergenceWarning, "ConvergenceWarning")
+
+
+def data_conversion_warning():
+    """The DataConversionWarning class to warn (scikit-learn's too, where installed)."""
+    return _with_sklearn(DataConversionWarning, "DataConversionWarning")

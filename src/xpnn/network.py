@@ -65,10 +65,11 @@ def forward(X, params, activations, masks=None):
 
 def backward(AL, Y, caches, params, activations, *, head="sigmoid", S=None, alpha=0.0, masks=None):
     """Gradients {"dW1", "db1", ...} of the head's cost (mean, or weighted by S (1, m)), plus
-    the L2 term alpha/m W[l] in dW[l] when alpha > 0; with dropout ``masks`` (those of the
-    forward pass) dA[l] is masked the same way. dA of the input X is never formed."""
+    the L2 term alpha/m W[l] in dW[l] when alpha > 0 (m: Σ S with weights, so integer weights
+    equal repeated examples); with dropout ``masks`` (those of the forward pass) dA[l] is masked
+    the same way. dA of the input X is never formed."""
     xp = namespace(AL, Y)
-    L, m = len(caches), AL.shape[1]
+    L, m = len(caches), examples(AL.shape[1], S)
     dZ = cost_gradient(AL, Y, head, S)  # 1/m (or S / Σ S) applied once, here
     grads = {}
     for l in range(L, 0, -1):
@@ -89,8 +90,14 @@ def backward(AL, Y, caches, params, activations, *, head="sigmoid", S=None, alph
     return grads
 
 
+def examples(m, S=None):
+    """How many examples a batch of m counts as: m, or Σ S with per-example weights S (1, m)."""
+    return m if S is None else namespace(S).sum(S)
+
+
 def l2_penalty(params, alpha, m):
-    """The L2 term of the cost, alpha/(2m) Σ_l ||W[l]||² (biases are not penalised)."""
+    """The L2 term of the cost, alpha/(2m) Σ_l ||W[l]||² (biases are not penalised); m is
+    :func:`examples` of the batch."""
     xp = namespace(*params.values())
     return (alpha / (2 * m)) * sum(xp.sum(W * W) for k, W in params.items() if k[0] == "W")
 
@@ -100,7 +107,7 @@ def cost(X, Y, params, activations, *, head="sigmoid", S=None, alpha=0.0, masks=
     alpha > 0, through the dropout ``masks`` when given), a 0-d device array."""
     _, caches = forward(X, params, activations, masks)
     total = cost_from_logits(caches[-1][1], Y, head, S)
-    return total + l2_penalty(params, alpha, X.shape[1]) if alpha else total
+    return total + l2_penalty(params, alpha, examples(X.shape[1], S)) if alpha else total
 
 
 def decision_function(X, params, activations):

@@ -22,7 +22,7 @@ from .exceptions import DivergenceError, DivergenceWarning
 from .gradcheck import flatten, unflatten
 from .heads import cost_from_logits, get_head
 from .lbfgs import minimize
-from .network import all_finite, backward, forward, l2_penalty
+from .network import all_finite, backward, examples, forward, l2_penalty
 from .optimizers import gd
 
 
@@ -58,7 +58,7 @@ def gradients(params, X, Y, S, masks, *, activations, head, alpha, record):
     if not record:
         return grads, None
     cost = cost_from_logits(caches[-1][1], Y, head, S)
-    return grads, cost + l2_penalty(params, alpha, X.shape[1]) if alpha else cost
+    return grads, cost + l2_penalty(params, alpha, examples(X.shape[1], S)) if alpha else cost
 
 
 def _step(params, state, t, X, Y, S, masks, *, activations, head, alpha, optimizer, record):

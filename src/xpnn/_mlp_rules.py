@@ -1,0 +1,132 @@
+"""scikit-learn's MLP rules that :mod:`xpnn.mlp` follows: its parameter checks, its weight
+initialisation, its stratified hold-out, its learning-rate schedules and its per-epoch plateau
+rule on the training loss."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from ._validation import check_choice, check_positive_int
+from .optimizers import decay_schedule
+
+ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
+
+
+def check_patience(value, name):
+    if value == math.inf:
+        return math.inf
+    return check_positive_int(value, name)
+
+
+def check_batch_size(value, name):
+    return value if isinstance(value, str) and value == "auto" else check_positive_int(value, name)
+
+
+def check_sizes(value, name):
+    sizes = (value,) if isinstance(value, numbers.Integral) else tuple(value)
+    return tuple(check_positive_int(size, name) for size in sizes)
+
+
+def check_boolean(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def check_optional_dtype(value, name):
+    return None if value is None else check_choice(getattr(value, "__name__", str(value)), name,
+                                                   {"float64", "float32"})
+
+
+def random_state_of(seed):
+    """scikit-learn's ``check_random_state``: a RandomState from None, an int or itself."""
+    if seed is None or seed is np.random:
+        return np.random.mtrand._rand
+    if isinstance(seed, numbers.Integral):
+        return np.random.RandomState(seed)
+    if isinstance(seed, np.random.RandomState):
+        return seed
+    if isinstance(seed, np.random.Generator):
+        return np.random.RandomState(seed.integers(2**32))
+    raise ValueError(f"random_state must be None, an int, a numpy.random.RandomState or Generator; "
+                     f"got {seed!r}")
+
+
+def stratified_take(labels, n_val, rs):
+    """Indices of ``n_val`` rows holding each label in proportion (largest remainders)."""
+    values, counts = np.unique(labels, return_counts=True)
+    exact = counts * n_val / labels.shape[0]
+    take = np.floor(exact).astype(int)
+    for i in np.argsort(exact - take)[::-1][:n_val - take.sum()]:
+        take[i] += 1
+    held = [rs.permutation(np.flatnonzero(labels == v))[:k] for v, k in zip(values, take)]
+    return np.sort(np.concatenate(held))
+
+
+def glorot_uniform(dims, activation, rs):
+    """scikit-learn's initialisation: W and b uniform in ±sqrt(factor / (fan_in + fan_out)),
+    factor 2 for logistic units, else 6, drawn from ``rs`` layer by layer (weights, then
+    biases), in float64. Returned in course notation."""
+    factor = 2.0 if activation == "logistic" else 6.0
+    params = {}
+    for l, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
+        bound = math.sqrt(factor / (fan_in + fan_out))
+        params[f"W{l}"] = rs.uniform(-bound, bound, (fan_in, fan_out)).T
+        params[f"b{l}"] = rs.uniform(-bound, bound, fan_out)[:, None]
+    return params
+
+
+class AdaptiveRate:
+    """The "adaptive" learning rate: the current value, divided by 5 on a plateau."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __call__(self, t):
+        return self.value
+
+
+def schedule(hp, m, steps_per_epoch):
+    lr0 = hp["learning_rate_init"]
+    if hp["solver"] != "sgd" or hp["learning_rate"] == "constant":
+        return lr0
+    if hp["learning_rate"] == "adaptive":
+        return AdaptiveRate(lr0)
+    return decay_schedule(lr0, "invscaling", decay_rate=hp["power_t"], decay_interval=m,
+                          steps_per_epoch=steps_per_epoch)
+
+
+class Plateau:
+    """scikit-learn's per-epoch rule on the training loss: an epoch that does not lower the best
+    loss by ``tol`` counts; after more than ``n_iter_no_change`` of them in a row, stop (or, with
+    the adaptive rate, divide it by 5 while it is above 1e-6). Prints the verbose lines."""
+
+    def __init__(self, hp, rate, verbose, early_stopping, best):
+        self.tol, self.patience, self.rate = hp["tol"], hp["n_iter_no_change"], rate
+        self.verbose, self.early_stopping = verbose, early_stopping
+        self.best, self.count, self.stopped = (np.inf if best is None else best), 0, False
+
+    def __call__(self, epoch, loss):
+        if self.verbose:
+            print(f"Iteration {epoch + 1}, loss = {loss:.8f}")
+        if self.early_stopping:
+            return None
+        self.count = self.count + 1 if loss > self.best - self.tol else 0
+        self.best = min(self.best, loss)
+        if self.count <= self.patience:
+            return None
+        what = (f"Training loss did not improve more than tol={self.tol:f} for {self.patience} "
+                "consecutive epochs.")
+        if isinstance(self.rate, AdaptiveRate) and self.rate.value > 1e-6:
+            self.rate.value /= 5.0
+            self.count = 0
+            if self.verbose:
+                print(f"{what} Setting learning rate to {self.rate.value:f}")
+            return None
+        if self.verbose:
+            print(what + " Stopping.")
+        self.stopped = True
+        return False

@@ -1,0 +1,351 @@
+"""scikit-learn's ``MLPClassifier`` and ``MLPRegressor``, unchanged for their users, on every
+backend: change one import, add ``backend="gpu"``.
+
+The constructor, defaults, accepted values, fitted attributes and semantics are scikit-learn's
+(1.9): Glorot-uniform weights from ``random_state``; "sgd" (momentum, Nesterov) and "adam"
+(Kingma & Ba's form) over shuffled mini-batches of ``batch_size`` ("auto": min(200, n)), with
+the "constant", "invscaling" and "adaptive" learning rates; "lbfgs" on the device
+(:mod:`xpnn.lbfgs`); ``tol`` and ``n_iter_no_change`` counted per epoch on the training loss, or
+on the validation score with ``early_stopping``; a ``ConvergenceWarning`` at ``max_iter``. It is
+a thin layer: the training is xpnn's one loop (:func:`xpnn.training.run`) and its core. Two
+parameters are xpnn's own: ``backend`` and ``dtype`` (None: float32 for float32 X, else float64).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import training
+from ._kinds import _Classifier, _Regressor
+from ._mlp_rules import (ACTIVATIONS, Plateau, check_batch_size, check_boolean, check_optional_dtype,
+                         check_patience, check_sizes, glorot_uniform, random_state_of, schedule,
+                         stratified_take)
+from ._validation import check_fraction, check_non_negative_float, check_parameters, check_positive_float
+from ._validation import check_positive_int, one_of
+from .backend import namespace, to_numpy, warn
+from .exceptions import convergence_warning
+from .network import all_finite, layer_activations
+from .optimizers import get_optimizer
+from .persistence import register
+
+_OUT_ACTIVATIONS = {"sigmoid": "logistic", "softmax": "softmax", "identity": "identity", "poisson": "exp"}
+_STOCHASTIC = ("sgd", "adam")
+
+
+class _MLP:
+    """What both scikit-learn-named classes add to xpnn's estimator machinery."""
+
+    _PARAMETERS = {
+        "hidden_layer_sizes": check_sizes, "activation": one_of(ACTIVATIONS),
+        "solver": one_of({"lbfgs", "sgd", "adam"}), "alpha": check_non_negative_float,
+        "batch_size": check_batch_size, "learning_rate": one_of({"constant", "invscaling", "adaptive"}),
+        "learning_rate_init": check_positive_float, "power_t": check_non_negative_float,
+        "max_iter": check_positive_int, "shuffle": check_boolean, "tol": check_non_negative_float,
+        "warm_start": check_boolean, "momentum": lambda v, n: check_fraction(v, n),
+        "nesterovs_momentum": check_boolean, "early_stopping": check_boolean,
+        "validation_fraction": lambda v, n: check_fraction(v, n, upper_open=True),
+        "beta_1": lambda v, n: check_fraction(v, n, upper_open=True),
+        "beta_2": lambda v, n: check_fraction(v, n, upper_open=True),
+        "epsilon": check_positive_float, "n_iter_no_change": check_patience, "max_fun": check_positive_int,
+        "dtype": check_optional_dtype, "loss": one_of({"squared_error", "poisson"}),
+    }
+    _accept_sparse = True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # densified (the device computes on dense arrays)
+        return tags
+
+    def _hidden_layer_sizes(self):
+        return check_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+
+    def _hidden_activation(self):
+        return ACTIVATIONS[self.activation]
+
+    def _out_activation_name(self, head):
+        return _OUT_ACTIVATIONS.get(head, head)
+
+    def _hyperparameters(self):
+        hp = self.get_params()
+        hp.update(check_parameters(hp, self._PARAMETERS))
+        random_state_of(self.random_state)  # a bad random_state is named before any work
+        return hp
+
+    def _dtype_for(self, X, hp):
+        if hp["dtype"] is not None:
+            return hp["dtype"]
+        return "float32" if str(getattr(X, "dtype", "")) in ("float32", "torch.float32") else "float64"
+
+    # ------------------------------------------------------------------- fitting
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to X (n_samples, n_features) and y, as scikit-learn's MLP does (see
+        the class docstring). Returns self."""
+        warm = bool(self.warm_start) and hasattr(self, "params_")
+        if warm:
+            self._check_warm_classes(y)
+        return self._fit_mlp(X, y, sample_weight, warm=warm, incremental=False)
+
+    def _check_warm_classes(self, y):
+        return None
+
+    def _fit_mlp(self, X, y, sample_weight, *, warm, incremental, classes=None):
+        self._incremental = incremental
+        n_epochs = 1 if incremental else self.max_iter
+        self._fit(X, y, sample_weight, None, n_epochs=n_epochs, warm=warm,
+                  early_stopping=bool(self.early_stopping) and not incremental, classes=classes)
+        run = self._run
+        if self.solver == "lbfgs":
+            self.n_iter_, self.loss_ = run["n_iter"], run["loss"]
+            if run["status"] != 0:
+                warn(f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status="
+                     f"{run['status']}):\n{run['message']}\n\nIncrease the number of iterations "
+                     "to improve the convergence (max_iter=...) or scale the data.", convergence_warning())
+            return self
+        previous = self.__dict__.get("loss_curve_", []) if warm else []
+        self.loss_curve_ = previous + run["losses"]
+        self.n_iter_, self.loss_ = len(run["losses"]), run["losses"][-1]
+        self.t_ = (self.__dict__.get("t_", 0) if warm else 0) + run["n_samples"] * self.n_iter_
+        if self.early_stopping and not incremental:
+            scores = [float(s) for s in run["scores"]]
+            self.validation_scores_ = (self.__dict__.get("validation_scores_") or [] if warm else []) + scores
+            self.best_validation_score_ = float(np.nanmax(self.validation_scores_)) \
+                if np.any(np.isfinite(self.validation_scores_)) else -np.inf
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = self.best_validation_score_ = None
+            self.best_loss_ = run["best_loss"]
+        if not incremental and not run["stopped"] and self.n_iter_ == self.max_iter:
+            warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                 "optimization hasn't converged yet.", convergence_warning())
+        return self
+
+    def _train(self, hp, backend, Xb, Y, weights, dims, head, callback, n_epochs, warm, early_stopping):
+        dtype, rs = hp["dtype"], random_state_of(self.random_state)
+        activations = layer_activations(len(dims) - 1, self._hidden_activation(), head)
+        if warm:
+            params = self._warm_params(backend, dtype)
+        else:
+            initial = glorot_uniform(dims, self.activation, rs)
+            params = {k: backend.asarray(v, dtype=dtype) for k, v in initial.items()}
+        if self.solver == "lbfgs":
+            result = self._train_lbfgs(hp, backend, Xb, Y, weights, params, activations, head)
+        else:
+            result = self._train_stochastic(hp, backend, Xb, Y, weights, params, activations, head,
+                                            n_epochs, warm, early_stopping, rs)
+        if not all_finite(result.params):
+            raise ValueError("Solver produced non-finite parameter weights. The input data may contain "
+                             "large values and need to be preprocessed.")
+        return result
+
+    def _train_lbfgs(self, hp, backend, Xb, Y, weights, params, activations, head):
+        S = None if weights is None else backend.asarray(weights.reshape(1, -1), dtype=hp["dtype"])
+        report = (lambda i, cost: print(f"Iteration {i}, loss = {cost:.8f}")) if self.verbose else None
+        result, solution = training.run_lbfgs(
+            Xb.T, backend.asarray(Y.T, dtype=hp["dtype"]), params, activations, head=head, S=S,
+            alpha=hp["alpha"], max_iter=hp["max_iter"], max_fun=hp["max_fun"], tol=hp["tol"], callback=report)
+        self._run = {"n_iter": min(solution.n_iter, hp["max_iter"]), "loss": solution.f,
+                     "status": solution.status, "message": solution.message}
+        return result
+
+    def _train_stochastic(self, hp, backend, Xb, Y, weights, params, activations, head, n_epochs,
+                          warm, early_stopping, rs):
+        validation = None
+        if early_stopping:
+            Xb, Y, weights, (X_val, Y_val) = self._validation_split(hp, backend, Xb, Y, weights, rs)
+            validation = training.EarlyStopping(X_val.T, backend.asarray(Y_val.T, dtype=hp["dtype"]),
+                                                hp["n_iter_no_change"] + 1, hp["tol"], inclusive=True)
+        m = Xb.shape[0]
+        batch = min(200, m) if hp["batch_size"] == "auto" else hp["batch_size"]
+        if batch > m:
+            warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
+                 UserWarning)
+            batch = m
+        state, t = self._continued_state(backend, hp["dtype"]) if warm else (None, 0)
+        rate = schedule(hp, m, math.ceil(m / batch))
+        name = hp["solver"]
+        options = ({"momentum": hp["momentum"], "nesterovs_momentum": hp["nesterovs_momentum"]}
+                   if name == "sgd" else {"beta_1": hp["beta_1"], "beta_2": hp["beta_2"],
+                                          "epsilon": hp["epsilon"], "epsilon_hat": True})
+        plateau = Plateau(hp, rate, bool(self.verbose), early_stopping,
+                           self.__dict__.get("best_loss_") if warm else None)
+        S = None if weights is None else backend.asarray(weights.reshape(1, -1), dtype=hp["dtype"])
+        result = training.run(
+            Xb.T, backend.asarray(Y.T, dtype=hp["dtype"]), params, activations,
+            optimizer=get_optimizer(name, rate, **options), n_epochs=n_epochs, head=head, S=S,
+            batch_size=batch, alpha=hp["alpha"], random_state=int(rs.randint(2**31 - 1)), cost_every=1,
+            on_divergence="continue", callback=plateau, early_stopping=validation, state=state, t=t,
+            learning_rate=hp["learning_rate_init"], shuffle=hp["shuffle"])
+        self._run = {"losses": list(result.costs), "n_samples": m, "stopped": plateau.stopped or (
+            validation is not None and len(result.costs) < n_epochs),
+            "best_loss": plateau.best, "scores": result.validation_scores or []}
+        return result
+
+    def _validation_split(self, hp, backend, Xb, Y, weights, rs):
+        """scikit-learn's hold-out: ceil(validation_fraction * n) rows, stratified for a
+        single-output classifier; at least two of them."""
+        m = Y.shape[0]
+        n_val = math.ceil(hp["validation_fraction"] * m)
+        stratify = self._stratify_split() and Y.shape[1] == 1
+        if stratify:
+            labels, counts = np.unique(Y[:, 0] > 0.5, return_counts=True)
+            if counts.min() < 2:
+                few = [str(bool(v)) for v, c in zip(labels, counts) if c < 2]
+                raise ValueError("The least populated classes in y have only 1 member, which is too "
+                                 "few. The minimum number of groups for any class cannot be less than 2. "
+                                 f"Classes with too few members are: {few}")
+        if n_val < 2:
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' or the "
+                             "size of your dataset.")
+        order = rs.permutation(m)
+        if stratify:
+            held = stratified_take(Y[:, 0] > 0.5, n_val, rs)
+        else:
+            held = np.sort(order[:n_val])
+        train = np.setdiff1d(np.arange(m), held)
+        X_train, X_val = backend.take_rows(Xb, train), backend.take_rows(Xb, held)
+        kept = None if weights is None else weights[train]
+        return X_train, Y[train], kept, (X_val, Y[held])
+
+    def _stratify_split(self):
+        return False
+
+    # ---------------------------------------------------------- scikit-learn's views
+    @property
+    def coefs_(self):
+        """The weight matrices in scikit-learn's orientation, (fan_in, fan_out) each: views of
+        ``params_`` (course notation, W[l] (n[l], n[l-1]))."""
+        self._check_fitted()
+        return [self.params_[f"W{l}"].T for l in range(1, self.n_layers_)]
+
+    @property
+    def intercepts_(self):
+        """The bias vectors, (fan_out,) each."""
+        self._check_fitted()
+        return [self.params_[f"b{l}"][:, 0] for l in range(1, self.n_layers_)]
+
+    @property
+    def n_layers_(self):
+        """Layers counted as scikit-learn does: input, hidden and output."""
+        self._check_fitted()
+        return len(self.params_) // 2 + 1
+
+    def _partial_fit_check(self):
+        if self.solver not in _STOCHASTIC:
+            raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                                 f"{self.solver} is not stochastic.")
+        if self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+
+
+_COMMON = """
+    Parameters
+    ----------
+    hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, learning_rate_init,
+    power_t, max_iter, shuffle, random_state, tol, verbose, warm_start, momentum,
+    nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon,
+    n_iter_no_change, max_fun
+        scikit-learn's, with its defaults and meanings.
+    backend : None, str, module or Backend
+        Where to compute (as for every xpnn estimator): None follows the input, "gpu" is CuPy.
+    dtype : None, "float32" or "float64"
+        None: float32 for float32 X, else float64.
+
+    Attributes
+    ----------
+    scikit-learn's: {kind}loss_, best_loss_, loss_curve_, validation_scores_,
+    best_validation_score_, t_, coefs_, intercepts_, n_features_in_, feature_names_in_, n_iter_,
+    n_layers_, n_outputs_, out_activation_; and xpnn's params_ (course notation) and backend_.
+"""
+
+
+@register
+class MLPClassifier(_MLP, _Classifier):
+    __doc__ = ("""scikit-learn's multi-layer perceptron classifier, on any xpnn backend.
+""" + _COMMON.format(kind="classes_, "))
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
+                 batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
+                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
+                 warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
+                 validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 n_iter_no_change=10, max_fun=15000, backend=None, dtype=None):
+        for name, value in locals().items():
+            if name != "self":
+                setattr(self, name, value)
+
+    class_weight = None  # the course classifiers' option; scikit-learn's MLP has none
+    _single_class = True
+
+    def _stratify_split(self):
+        return True
+
+    def _check_warm_classes(self, y):
+        y = to_numpy(y)
+        if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1):
+            classes = np.unique(y)
+            if set(classes.tolist()) != set(self.classes_.tolist()):
+                raise ValueError("warm_start can only be used where `y` has the same classes as in "
+                                 f"the previous call to fit. Previously got {self.classes_}, `y` has "
+                                 f"{classes}")
+
+    @property
+    def partial_fit(self):
+        """One epoch over (X, y) with the stochastic solver: ``partial_fit(X, y,
+        sample_weight=None, classes=None)``, ``classes`` required on the first call. Only for
+        solver "sgd" or "adam" (absent otherwise, as in scikit-learn)."""
+        self._partial_fit_check()
+        return self._partial_fit
+
+    def _partial_fit(self, X, y, sample_weight=None, classes=None):
+        first = not hasattr(self, "params_")
+        if first and classes is None and np.ndim(to_numpy(y)) == 1:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if not first and classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(f"`classes={list(classes)!r}` is not the same as on last call to "
+                             f"partial_fit, was: {self.classes_!r}")
+        return self._fit_mlp(X, y, sample_weight, warm=not first, incremental=True, classes=classes)
+
+    def predict_log_proba(self, X):
+        """The logarithm of ``predict_proba(X)``."""
+        proba = self.predict_proba(X)
+        return namespace(proba).log(proba)
+
+
+@register
+class MLPRegressor(_MLP, _Regressor):
+    __doc__ = ("""scikit-learn's multi-layer perceptron regressor, on any xpnn backend.
+
+    ``loss``: "squared_error" (identity output) or "poisson" (exp output, half the Poisson
+    deviance; y >= 0).
+""" + _COMMON.format(kind=""))
+
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True, random_state=None,
+                 tol=1e-4, verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, backend=None, dtype=None):
+        for name, value in locals().items():
+            if name != "self":
+                setattr(self, name, value)
+
+    def _targets(self, y, m, classes=None):
+        head, Y, targets, weights = super()._targets(y, m, classes)
+        if self.loss == "poisson":
+            if np.any(Y < 0):
+                raise ValueError("Some value(s) of y are negative which is not allowed for Poisson "
+                                 "regression.")
+            head = "poisson"
+        return head, Y, targets, weights
+
+    @property
+    def partial_fit(self):
+        """One epoch over (X, y) with the stochastic solver: ``partial_fit(X, y,
+        sample_weight=None)``. Only for solver "sgd" or "adam"."""
+        self._partial_fit_check()
+        return self._partial_fit
+
+    def _partial_fit(self, X, y, sample_weight=None):
+        return self._fit_mlp(X, y, sample_weight, warm=hasattr(self, "params_"), incremental=True)
