@@ -5,6 +5,8 @@ without it. x64 mode is switched on only inside ``jax.enable_x64()`` blocks, as 
 user would; xpnn itself never changes JAX's configuration.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -117,3 +119,18 @@ def test_gradient_check_on_jax_is_functional():
         params = initialize_parameters([3, 4, 1], scheme="he", seed=0, backend=be)
         Xj, Yj = be.asarray(X[:6].T, dtype="float64"), be.asarray(y[None, :6], dtype="float64")
         assert gradient_check(Xj, Yj, params, network.layer_activations(2, "tanh")) < 1e-7
+
+
+def test_mlp_classifier_on_jax_matches_numpy_in_float32():
+    kw = dict(hidden_layer_sizes=(6,), max_iter=20, random_state=0, dtype="float32", batch_size=16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", xpnn.ConvergenceWarning)
+        got = xpnn.MLPClassifier(backend="jax", **kw).fit(X, y)
+        want = xpnn.MLPClassifier(**kw).fit(X, y)
+    np.testing.assert_allclose(got.loss_curve_, want.loss_curve_, rtol=2e-3)
+    np.testing.assert_allclose(got.coefs_[0], want.coefs_[0], rtol=5e-3, atol=1e-4)
+    lbfgs = xpnn.MLPClassifier(hidden_layer_sizes=(6,), solver="lbfgs", random_state=0, dtype="float32",
+                               backend="jax").fit(X, y)
+    assert lbfgs.score(X, y) > 0.9
+    with pytest.raises(ValueError, match="adaptive.*compiled jax step"):
+        xpnn.MLPClassifier(solver="sgd", learning_rate="adaptive", backend="jax", dtype="float32").fit(X, y)

@@ -106,6 +106,12 @@ class Backend:
         and nothing is read back unless computed."""
         return self.name == "dask"
 
+    @property
+    def is_compiled(self) -> bool:
+        """The training step is traced and compiled (JAX): Python values it reads are frozen at
+        trace time, so a rate changed from the host between epochs would not reach it."""
+        return self.name == "jax"
+
     def compile(self, function: Any, static_argnames: tuple[str, ...] = ()) -> Any:
         """``function`` compiled for this backend where it has a compiler (``jax.jit`` on JAX,
         with ``static_argnames`` static), else ``function`` itself."""

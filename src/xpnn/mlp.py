@@ -17,10 +17,10 @@ import math
 
 import numpy as np
 
-from . import training
+from . import distributed, training
 from ._kinds import _Classifier, _Regressor
 from ._mlp_rules import (ACTIVATIONS, Plateau, check_batch_size, check_boolean, check_optional_dtype,
-                         check_patience, check_sizes, glorot_uniform, random_state_of, schedule,
+                         AdaptiveRate, check_patience, check_sizes, glorot_uniform, random_state_of, schedule,
                          stratified_take)
 from ._validation import check_fraction, check_non_negative_float, check_parameters, check_positive_float
 from ._validation import check_positive_int, one_of
@@ -128,8 +128,13 @@ class _MLP:
             params = self._warm_params(backend, dtype)
         else:
             initial = glorot_uniform(dims, self.activation, rs)
-            params = {k: backend.asarray(v, dtype=dtype) for k, v in initial.items()}
+            host = backend.is_lazy  # Dask: the parameters stay on the host
+            params = {k: np.asarray(v, dtype=dtype) if host else backend.asarray(v, dtype=dtype)
+                      for k, v in initial.items()}
         if self.solver == "lbfgs":
+            if backend.is_lazy:
+                raise ValueError("solver='lbfgs' does not run on Dask input (its line search needs the "
+                                 "whole data per evaluation); use solver='sgd' or 'adam', or compute X")
             result = self._train_lbfgs(hp, backend, Xb, Y, weights, params, activations, head)
         else:
             result = self._train_stochastic(hp, backend, Xb, Y, weights, params, activations, head,
@@ -164,19 +169,27 @@ class _MLP:
             batch = m
         state, t = self._continued_state(backend, hp["dtype"]) if warm else (None, 0)
         rate = schedule(hp, m, math.ceil(m / batch))
+        if isinstance(rate, AdaptiveRate) and backend.is_compiled:
+            raise ValueError(f"learning_rate='adaptive' changes the rate from the host between epochs, "
+                             f"which the compiled {backend.name} step cannot follow; use 'constant' or "
+                             "'invscaling' there, or another backend")
         name = hp["solver"]
         options = ({"momentum": hp["momentum"], "nesterovs_momentum": hp["nesterovs_momentum"]}
                    if name == "sgd" else {"beta_1": hp["beta_1"], "beta_2": hp["beta_2"],
                                           "epsilon": hp["epsilon"], "epsilon_hat": True})
         plateau = Plateau(hp, rate, bool(self.verbose), early_stopping,
                            self.__dict__.get("best_loss_") if warm else None)
-        S = None if weights is None else backend.asarray(weights.reshape(1, -1), dtype=hp["dtype"])
-        result = training.run(
-            Xb.T, backend.asarray(Y.T, dtype=hp["dtype"]), params, activations,
-            optimizer=get_optimizer(name, rate, **options), n_epochs=n_epochs, head=head, S=S,
-            batch_size=batch, alpha=hp["alpha"], random_state=int(rs.randint(2**31 - 1)), cost_every=1,
-            on_divergence="continue", callback=plateau, early_stopping=validation, state=state, t=t,
-            learning_rate=hp["learning_rate_init"], shuffle=hp["shuffle"])
+        options = dict(optimizer=get_optimizer(name, rate, **options), n_epochs=n_epochs, head=head,
+                       batch_size=batch, alpha=hp["alpha"], random_state=int(rs.randint(2**31 - 1)),
+                       cost_every=1, on_divergence="continue", callback=plateau, early_stopping=validation,
+                       state=state, t=t, learning_rate=hp["learning_rate_init"])
+        if backend.is_lazy:  # Dask: full batch as a map-reduce, or chunks of batch_size streamed
+            options["batch_size"] = None if batch >= m else batch
+            result = distributed.train(Xb, Y, params, activations, sample_weight=weights, **options)
+        else:
+            S = None if weights is None else backend.asarray(weights.reshape(1, -1), dtype=hp["dtype"])
+            result = training.run(Xb.T, backend.asarray(Y.T, dtype=hp["dtype"]), params, activations, S=S,
+                                  shuffle=hp["shuffle"], **options)
         self._run = {"losses": list(result.costs), "n_samples": m, "stopped": plateau.stopped or (
             validation is not None and len(result.costs) < n_epochs),
             "best_loss": plateau.best, "scores": result.validation_scores or []}

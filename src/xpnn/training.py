@@ -97,7 +97,7 @@ class ArraySource:
             Xs, Ys = take_samples(self.X, order), take_samples(self.Y, order)  # one copy of X per epoch
             Ss = None if self.S is None else take_samples(self.S, order)
         for start in range(0, self.m, self.batch_size):
-            stop = start + self.batch_size
+            stop = min(start + self.batch_size, self.m)  # the array API leaves stops past the end open
             yield Xs[:, start:stop], Ys[:, start:stop], None if Ss is None else Ss[:, start:stop]
 
     def stepper(self, **static):

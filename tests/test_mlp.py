@@ -1,0 +1,113 @@
+"""xpnn's MLPClassifier/MLPRegressor beyond scikit-learn's own tests (test_mlp_sklearn.py): the
+same numbers as scikit-learn from the same seed, the same model on every backend, L-BFGS."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import xpnn
+from xpnn.lbfgs import minimize
+
+sk = pytest.importorskip("sklearn.neural_network")
+datasets = pytest.importorskip("sklearn.datasets")
+
+
+def _digits():
+    X, y = datasets.load_digits(n_class=3, return_X_y=True)
+    return X[:150] / 16.0, y[:150]
+
+
+def _quiet(fit):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit()
+
+
+@pytest.mark.parametrize("solver,options", [
+    ("sgd", dict(momentum=0.9, nesterovs_momentum=True)), ("sgd", dict(momentum=0.5, nesterovs_momentum=False)),
+    ("sgd", dict(learning_rate="invscaling", learning_rate_init=0.5)), ("adam", {})],
+    ids=["nesterov", "momentum", "invscaling", "adam"])
+def test_full_batch_training_equals_scikit_learns(solver, options):
+    """Same seed, same Glorot weights, same updates: one batch per epoch and no shuffle leave
+    nothing to chance, so xpnn and scikit-learn agree to rounding over 30 epochs."""
+    X, y = _digits()
+    kw = dict(hidden_layer_sizes=(7,), solver=solver, batch_size=len(y), shuffle=False, max_iter=30,
+              random_state=3, alpha=1e-3, **options)
+    ours, theirs = _quiet(lambda: xpnn.MLPClassifier(**kw).fit(X, y)), _quiet(lambda: sk.MLPClassifier(**kw).fit(X, y))
+    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-10)
+    assert (ours.n_iter_, ours.t_) == (theirs.n_iter_, theirs.t_)
+
+
+def test_regressor_equals_scikit_learns_and_lbfgs_goes_as_low_as_scipy():
+    X, y = datasets.make_regression(80, 5, noise=5.0, random_state=0)
+    y = (y - y.mean()) / y.std()
+    kw = dict(hidden_layer_sizes=(6,), solver="sgd", batch_size=80, shuffle=False, max_iter=25,
+              random_state=0, learning_rate_init=0.01)
+    ours, theirs = _quiet(lambda: xpnn.MLPRegressor(**kw).fit(X, y)), _quiet(lambda: sk.MLPRegressor(**kw).fit(X, y))
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-9, atol=1e-12)
+    kw = dict(hidden_layer_sizes=(6,), solver="lbfgs", max_iter=500, tol=1e-9, random_state=0, alpha=1e-2)
+    ours, theirs = xpnn.MLPRegressor(**kw).fit(X, y), sk.MLPRegressor(**kw).fit(X, y)
+    assert ours.loss_ <= theirs.loss_ * (1 + 1e-3)  # as low as SciPy's L-BFGS-B from the same start
+    assert ours.score(X, y) >= theirs.score(X, y) - 1e-3
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_the_same_model_on_every_backend(solver, backend):
+    X, y = _digits()
+    dtype = "float32" if backend.device is not None and "no_float64" in str(backend.device) else "float64"
+    kw = dict(hidden_layer_sizes=(5,), solver=solver, max_iter=15, random_state=0, batch_size=50,
+              dtype=dtype, early_stopping=solver != "lbfgs")
+    want = _quiet(lambda: xpnn.MLPClassifier(**kw).fit(X, y))
+    got = _quiet(lambda: xpnn.MLPClassifier(backend=backend, **kw).fit(X, y))
+    rtol = 1e-9 if dtype == "float64" else 2e-3
+    for a, b in zip(got.coefs_, want.coefs_):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * 1e-2)
+    assert got.n_iter_ == want.n_iter_
+    np.testing.assert_array_equal(xpnn.to_numpy(got.predict(backend.asarray(X, dtype))), want.predict(X))
+
+
+def test_dask_trains_the_stochastic_solvers_and_refuses_lbfgs_clearly():
+    da = pytest.importorskip("dask.array")
+    X, y = _digits()
+    kw = dict(hidden_layer_sizes=(5,), solver="sgd", max_iter=10, random_state=0, batch_size=150)
+    got = _quiet(lambda: xpnn.MLPClassifier(**kw).fit(da.from_array(X, chunks=(50, 64)), y))
+    want = _quiet(lambda: xpnn.MLPClassifier(**kw).fit(X, y))
+    assert got.backend_.name == "dask" and got.n_iter_ == want.n_iter_
+    np.testing.assert_allclose(got.loss_curve_, want.loss_curve_, rtol=1e-9)
+    with pytest.raises(ValueError, match="lbfgs.*Dask"):
+        xpnn.MLPClassifier(solver="lbfgs").fit(da.from_array(X, chunks=(50, 64)), y)
+
+
+def test_lbfgs_minimises_a_quadratic_exactly_and_stops_by_its_rules():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((8, 8))
+    H, b = A @ A.T + 8 * np.eye(8), rng.standard_normal(8)
+    solution = minimize(lambda x: (0.5 * x @ H @ x - b @ x, H @ x - b), np.zeros(8), gtol=1e-7, ftol=0.0)
+    assert solution.status == 0 and np.max(np.abs(H @ solution.x - b)) <= 1e-7
+    np.testing.assert_allclose(solution.x, np.linalg.solve(H, b), rtol=1e-6)
+    capped = minimize(lambda x: (0.5 * x @ H @ x - b @ x, H @ x - b), np.zeros(8), max_iter=2, gtol=0)
+    assert (capped.status, capped.n_iter) == (1, 2) and "ITERATIONS" in capped.message
+
+
+def test_mlp_models_save_and_load(tmp_path):
+    X, y = _digits()
+    for model in (xpnn.MLPClassifier((4,), max_iter=5, random_state=0), xpnn.MLPRegressor(hidden_layer_sizes=(4,), max_iter=5)):
+        _quiet(lambda: model.fit(X, y))
+        loaded = xpnn.load(model.save(tmp_path / "m.npz"))
+        assert type(loaded) is type(model) and loaded.out_activation_ == model.out_activation_
+        np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_feature_names_are_checked_like_scikit_learn():
+    pd = pytest.importorskip("pandas")
+    X, y = _digits()
+    frame = pd.DataFrame(X[:, :4], columns=list("abcd"))
+    model = _quiet(lambda: xpnn.MLPClassifier((4,), max_iter=5, random_state=0).fit(frame, y))
+    assert list(model.feature_names_in_) == list("abcd")
+    with pytest.raises(ValueError, match="must be in the same order"):
+        model.predict(frame[list("dcba")])
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        model.predict(X[:, :4])
