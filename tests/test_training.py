@@ -394,3 +394,15 @@ def test_minibatch_training_is_the_same_on_either_layout(rng):
     for key in params:
         np.testing.assert_allclose(runs[0].params[key], runs[1].params[key], rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(runs[0].costs, runs[1].costs, rtol=1e-13)
+
+
+def test_course_estimators_offer_lbfgs():
+    """optimizer="lbfgs" on the course's nets: the same L-BFGS as MLPClassifier's, full batch."""
+    X, y = xpnn.datasets.make_planar(200, random_state=0)
+    lbfgs = xpnn.DeepNet((8,), optimizer="lbfgs", n_iter=200, random_state=0, cost_every=10).fit(X, y)
+    gd = xpnn.DeepNet((8,), learning_rate=0.5, n_iter=200, random_state=0, init="he").fit(X, y)
+    assert lbfgs.score(X, y) > gd.score(X, y) and lbfgs.score(X, y) >= 0.85
+    assert np.all(np.diff(lbfgs.costs_) <= 0)  # L-BFGS never raises the cost
+    for options in (dict(batch_size=10), dict(dropout=0.2), dict(early_stopping=True)):
+        with pytest.raises(ValueError, match="optimizer='lbfgs' is full-batch"):
+            xpnn.DeepNet((8,), optimizer="lbfgs", **options).fit(X, y)

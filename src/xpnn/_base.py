@@ -16,32 +16,19 @@ import numpy as np
 
 from . import distributed, training
 from ._state import FittedState
-from ._validation import (check_dtype, check_feature_names, check_non_negative_float, check_parameters,
-                          check_positive_float, check_positive_int, check_sample_weight, check_X,
-                          combine_weights, feature_names, fraction, one_of, optional,
-                          stratified_split)
+from ._validation import (check_choice, check_dtype, check_feature_names, check_hidden_sizes,
+                          check_non_negative_float, check_parameters, check_positive_float,
+                          check_positive_int, check_rates, check_sample_weight, check_X, combine_weights,
+                          feature_names, fraction, one_of, optional, stratified_split)
 from .activations import ACTIVATIONS
-from .backend import (backend_of, is_host_array, is_out_of_memory, move_tree, namespace, resolve_backend,
-                      rng_from, to_numpy, warn)
+from .backend import (backend_of, is_host_array, is_out_of_memory, move_tree, namespace,
+                      out_of_memory_message, resolve_backend, rng_from, to_numpy, warn)
 from .exceptions import convergence_warning, not_fitted_error
 from .heads import HEADS, get_head
 from .initializers import SCHEMES, initialize_parameters
 from .network import forward, layer_activations, n_layers
 from .optimizers import DECAYS, OPTIMIZERS, decay_schedule, get_optimizer
 from .optimizers import hyperparameters as optimizer_hyperparameters
-
-
-def _check_sizes(value, name):
-    sizes = (value,) if isinstance(value, numbers.Integral) else value
-    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
-        raise ValueError(f"{name} must be an int or a sequence of ints; got {value!r}")
-    return tuple(check_positive_int(size, "hidden layer size") for size in sizes)
-
-
-def _check_dropout(value, name):
-    if value is None or isinstance(value, (str, bytes)):
-        raise ValueError(f"dropout must be a number or a sequence of numbers; got {value!r}")
-    return value
 
 
 class _BaseNet:
@@ -53,13 +40,14 @@ class _BaseNet:
         "learning_rate": check_positive_float, "n_iter": check_positive_int,
         "cost_every": check_positive_int, "init": one_of(SCHEMES), "activation": one_of(ACTIVATIONS),
         "on_divergence": one_of({"raise", "warn"}), "batch_size": optional(check_positive_int),
-        "optimizer": one_of(OPTIMIZERS), "learning_rate_decay": optional(one_of(DECAYS)),
+        "optimizer": lambda v, n: v if v == "lbfgs" else check_choice(v, n, OPTIMIZERS),
+        "learning_rate_decay": optional(one_of(DECAYS)),
         "decay_rate": check_positive_float, "decay_interval": check_positive_int,
         "beta_1": fraction(upper_open=True), "beta_2": fraction(upper_open=True),
         "epsilon": check_positive_float, "alpha": check_non_negative_float,
-        "dropout": _check_dropout, "validation_fraction": fraction(upper_open=True, positive=True),
+        "dropout": check_rates, "validation_fraction": fraction(upper_open=True, positive=True),
         "n_iter_no_change": check_positive_int, "tol": check_non_negative_float, "dtype": check_dtype,
-        "hidden_layer_sizes": _check_sizes, "n_hidden": check_positive_int,
+        "hidden_layer_sizes": check_hidden_sizes, "n_hidden": check_positive_int,
     }
 
     def _hidden_layer_sizes(self):
@@ -190,7 +178,8 @@ class _BaseNet:
                                  n_epochs, warm, early_stopping)
         except Exception as exc:
             if is_out_of_memory(exc):
-                raise MemoryError(_out_of_memory_message(self, backend, dims, Xb)) from exc
+                raise MemoryError(out_of_memory_message(type(self).__name__, backend, dims, Xb.shape[0],
+                                                        hp["dtype"])) from exc
             raise
         done = self.n_iter_ if warm else 0
         costs = np.asarray(result.costs, dtype=np.float64)
@@ -217,6 +206,9 @@ class _BaseNet:
         else:
             params = initialize_parameters(dims, scheme=hp["init"], seed=self.random_state,
                                            backend="numpy" if host else backend, dtype=hp["dtype"])
+        if hp["optimizer"] == "lbfgs":
+            return self._train_lbfgs(hp, backend, Xb, Y, weights, params, activations, head, n_epochs,
+                                     early_stopping, callback)
         validation = None
         if early_stopping:
             Xb, Y, weights, validation = self._hold_out(hp, backend, Xb, Y, weights, head)
@@ -231,6 +223,24 @@ class _BaseNet:
         S = None if weights is None else backend.asarray(weights.reshape(1, -1), dtype=hp["dtype"])
         return training.run(Xb.T, backend.asarray(Y.T, dtype=hp["dtype"]), params, activations, S=S,
                             **options)
+
+    def _train_lbfgs(self, hp, backend, Xb, Y, weights, params, activations, head, n_epochs,
+                     early_stopping, callback):
+        """optimizer="lbfgs": full-batch L-BFGS for at most n_iter iterations, stopping when no
+        gradient component exceeds ``tol``; ``costs_`` holds the cost after every
+        ``cost_every``-th iteration."""
+        unsupported = [name for name, on in (("batch_size", hp["batch_size"] is not None),
+                                             ("dropout", any(hp["dropout"])),
+                                             ("early_stopping", early_stopping),
+                                             ("Dask input", backend.is_lazy)) if on]
+        if unsupported:
+            raise ValueError(f"optimizer='lbfgs' is full-batch and deterministic: it does not combine with "
+                             f"{', '.join(unsupported)}")
+        S = None if weights is None else backend.asarray(weights.reshape(1, -1), dtype=hp["dtype"])
+        result, _ = training.run_lbfgs(Xb.T, backend.asarray(Y.T, dtype=hp["dtype"]), params, activations,
+                                       head=head, S=S, alpha=hp["alpha"], max_iter=n_epochs,
+                                       tol=hp["tol"], callback=callback)
+        return result._replace(costs=result.costs[hp["cost_every"] - 1::hp["cost_every"]])
 
     def _warm_params(self, backend, dtype):
         """The fitted parameters to continue from, on ``backend`` in ``dtype`` (the host's NumPy
@@ -414,19 +424,6 @@ class _BaseNet:
                              f"infinity ({dtype}); X has values far outside the range it was "
                              "trained on (standardise X as for training)")
         return AL, ZL, is_host_array(X)
-
-
-def _out_of_memory_message(model, backend, dims, Xb):
-    m, itemsize = Xb.shape[0], 4 if model.dtype == "float32" else 8
-    gib = lambda n: f"{n * itemsize / 2**30:.2f} GiB"  # noqa: E731
-    n_params = sum(a * b + a for a, b in zip(dims[1:], dims[:-1]))
-    per_iter = 3 * m * sum(dims[1:])  # Z, A and dZ of every layer
-    return (f"{backend.name} ({backend.device}) ran out of memory while training "
-            f"{type(model).__name__}: X is {m} x {dims[0]} {model.dtype} ({gib(m * dims[0])}), "
-            f"layers {dims} hold {n_params} parameters ({gib(n_params)}) and each iteration "
-            f"needs about {gib(per_iter)} of activations and gradients. Try dtype='float32', "
-            "fewer samples per fit (a smaller batch), or smaller hidden layers. The model was "
-            "left as it was before this fit.")
 
 
 def assign(estimator, values):

@@ -119,3 +119,18 @@ def gpu_install_hint() -> str:
 def gpu_available() -> bool:
     """True when CuPy imports, sees a CUDA device and runs a kernel."""
     return gpu_status()[0]
+
+
+def out_of_memory_message(estimator, backend, dims, m, dtype):
+    """What to tell a user whose fit of ``estimator`` (a class name) on ``backend`` ran out of
+    memory: the sizes of X, the parameters and one iteration's activations, and the cures."""
+    itemsize = 4 if dtype == "float32" else 8
+    gib = lambda n: f"{n * itemsize / 2**30:.2f} GiB"  # noqa: E731
+    n_params = sum(a * b + a for a, b in zip(dims[1:], dims[:-1]))
+    per_iter = 3 * m * sum(dims[1:])  # Z, A and dZ of every layer
+    return (f"{backend.name} ({backend.device}) ran out of memory while training "
+            f"{estimator}: X is {m} x {dims[0]} {dtype} ({gib(m * dims[0])}), "
+            f"layers {dims} hold {n_params} parameters ({gib(n_params)}) and each iteration "
+            f"needs about {gib(per_iter)} of activations and gradients. Try dtype='float32', "
+            "fewer samples per fit (a smaller batch), or smaller hidden layers. The model was "
+            "left as it was before this fit.")

@@ -25,11 +25,6 @@ def check_batch_size(value, name):
     return value if isinstance(value, str) and value == "auto" else check_positive_int(value, name)
 
 
-def check_sizes(value, name):
-    sizes = (value,) if isinstance(value, numbers.Integral) else tuple(value)
-    return tuple(check_positive_int(size, name) for size in sizes)
-
-
 def check_boolean(value, name):
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name} must be True or False; got {value!r}")

@@ -306,6 +306,21 @@ def check_choice(value, name, choices):
     return value
 
 
+def check_hidden_sizes(value, name):
+    """Hidden layer sizes: an int or a sequence of ints >= 1, as a tuple."""
+    sizes = (value,) if isinstance(value, numbers.Integral) else value
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise ValueError(f"{name} must be an int or a sequence of ints; got {value!r}")
+    return tuple(check_positive_int(size, "hidden layer size") for size in sizes)
+
+
+def check_rates(value, name):
+    """A drop rate or a sequence of them (each checked per layer by the estimator)."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise ValueError(f"dropout must be a number or a sequence of numbers; got {value!r}")
+    return value
+
+
 def check_non_negative_float(value, name):
     if not _real(value) or not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")

@@ -23,14 +23,15 @@ import numpy as np
 from . import _gpu
 from ._config import NAMES, _canonical, _default, _strict_gpu_env, set_backend, use_backend
 from ._gpu import (GPU_EXTRAS, cuda_driver_version, cuda_facts, gpu_available, gpu_install_hint,
-                   gpu_status, is_out_of_memory)
+                   gpu_status, is_out_of_memory, out_of_memory_message)
 from ._layout import samples_as_rows, scalar, take_samples
 from ._random import rng_from, uniform_sampler
 
 __all__ = [  # the backend module's public face, its helper modules' names included
     "NAMES", "GPU_EXTRAS", "Backend", "GPUUnavailableError", "XpnnFallbackWarning", "backend_of",
     "cuda_driver_version", "cuda_facts", "get_backend", "gpu_available", "gpu_install_hint",
-    "gpu_status", "is_host_array", "is_out_of_memory", "move_tree", "namespace", "read_scalars",
+    "gpu_status", "is_host_array", "is_out_of_memory", "move_tree", "namespace", "out_of_memory_message",
+    "read_scalars",
     "resolve_backend", "rng_from", "samples_as_rows", "scalar", "set_backend", "take_samples",
     "to_numpy", "uniform_sampler", "use_backend", "warn"]
 

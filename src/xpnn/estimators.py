@@ -36,9 +36,12 @@ _COMMON_DOC = """
         None: batch gradient descent (the course's). An int: mini-batch gradient descent with
         examples shuffled every epoch; ``n_iter`` then counts epochs and ``costs_[k]`` is the mean
         batch cost of epoch k * cost_every. On Dask, batches stream one chunk at a time.
-    optimizer : {"gd", "momentum", "rmsprop", "adam"}, default "gd"
+    optimizer : {"gd", "momentum", "rmsprop", "adam", "sgd", "lbfgs"}, default "gd"
         The update rule (course 2): momentum uses ``beta_1``, rmsprop ``beta_2`` and
-        ``epsilon``, adam all three (with the course's bias correction).
+        ``epsilon``, adam all three (with the course's bias correction); "sgd" is scikit-learn's
+        (Nesterov momentum 0.9). "lbfgs" is full-batch L-BFGS on the device (:mod:`xpnn.lbfgs`):
+        at most ``n_iter`` iterations, stopping when no gradient component exceeds ``tol``;
+        ``costs_`` then holds the cost after every ``cost_every``-th iteration.
     learning_rate_decay : None, "inverse", "scheduled" or "exponential"
         lr0 / (1 + decay_rate * t), lr0 / (1 + decay_rate * floor(t / decay_interval)),
         lr0 * decay_rate ** t, with t counted in epochs (iterations for full batch).

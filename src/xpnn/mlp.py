@@ -20,10 +20,10 @@ import numpy as np
 from . import distributed, training
 from ._kinds import _Classifier, _Regressor
 from ._mlp_rules import (ACTIVATIONS, Plateau, check_batch_size, check_boolean, check_optional_dtype,
-                         AdaptiveRate, check_patience, check_sizes, glorot_uniform, random_state_of, schedule,
+                         AdaptiveRate, check_patience, glorot_uniform, random_state_of, schedule,
                          stratified_take)
 from ._validation import check_fraction, check_non_negative_float, check_parameters, check_positive_float
-from ._validation import check_positive_int, one_of
+from ._validation import check_hidden_sizes, check_positive_int, one_of
 from .backend import namespace, to_numpy, warn
 from .exceptions import convergence_warning
 from .network import all_finite, layer_activations
@@ -38,7 +38,7 @@ class _MLP:
     """What both scikit-learn-named classes add to xpnn's estimator machinery."""
 
     _PARAMETERS = {
-        "hidden_layer_sizes": check_sizes, "activation": one_of(ACTIVATIONS),
+        "hidden_layer_sizes": check_hidden_sizes, "activation": one_of(ACTIVATIONS),
         "solver": one_of({"lbfgs", "sgd", "adam"}), "alpha": check_non_negative_float,
         "batch_size": check_batch_size, "learning_rate": one_of({"constant", "invscaling", "adaptive"}),
         "learning_rate_init": check_positive_float, "power_t": check_non_negative_float,
@@ -59,7 +59,7 @@ class _MLP:
         return tags
 
     def _hidden_layer_sizes(self):
-        return check_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
+        return check_hidden_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
 
     def _hidden_activation(self):
         return ACTIVATIONS[self.activation]
