@@ -15,23 +15,24 @@ import numbers
 import numpy as np
 
 from . import distributed, training
-from ._state import FittedState
-from ._validation import (check_choice, check_dtype, check_feature_names, check_hidden_sizes,
+from ._fitted import _Fitted, backend_key
+from ._state import FittedState, continuation_problem
+from ._validation import (check_choice, check_dtype, check_hidden_sizes,
                           check_non_negative_float, check_parameters, check_positive_float,
                           check_positive_int, check_rates, check_sample_weight, check_X, combine_weights,
                           feature_names, fraction, one_of, optional, stratified_split)
 from .activations import ACTIVATIONS
-from .backend import (backend_of, is_host_array, is_out_of_memory, move_tree, namespace,
-                      out_of_memory_message, resolve_backend, rng_from, to_numpy, warn)
-from .exceptions import convergence_warning, not_fitted_error
-from .heads import HEADS, get_head
+from .backend import (is_out_of_memory, move_tree, out_of_memory_message, resolve_backend, rng_from,
+                      to_numpy, warn)
+from .exceptions import convergence_warning
+from .heads import get_head
 from .initializers import SCHEMES, initialize_parameters
-from .network import forward, layer_activations, n_layers
+from .network import layer_activations
 from .optimizers import DECAYS, OPTIMIZERS, decay_schedule, get_optimizer
 from .optimizers import hyperparameters as optimizer_hyperparameters
 
 
-class _BaseNet:
+class _BaseNet(_Fitted):
     """Shared fit/predict for the course's nets; subclasses say which layers they have."""
 
     # Every constructor parameter with a constraint, declared once (scikit-learn's
@@ -158,21 +159,33 @@ class _BaseNet:
         """``out_activation_`` for the head ``head``: its name."""
         return head
 
-    def _fit(self, X, y, sample_weight, callback, *, n_epochs, warm, early_stopping, classes=None):
+    def _fit(self, X, y, sample_weight, callback, *, n_epochs, warm, early_stopping, classes=None,
+             incremental=False):
+        """Validate, train and publish. ``warm``: continue from the fitted state where it still
+        fits the data and hyperparameters (a warm fit that no longer fits starts afresh, with a
+        warning; ``incremental``, partial_fit, raises instead)."""
         hp = self._hyperparameters()
         hp["dtype"] = self._dtype_for(X, hp)
         backend = resolve_backend(self.backend, X, strict=getattr(self, "strict", False))
         names = feature_names(X)
-        Xb = check_X(X, backend, hp["dtype"], n_features=self.n_features_in_ if warm else None,
+        continuing = incremental and warm  # partial_fit on a fitted model: features and classes fixed
+        Xb = check_X(X, backend, hp["dtype"], n_features=self.n_features_in_ if continuing else None,
                      estimator=type(self).__name__, accept_sparse=self._accept_sparse)
         m = Xb.shape[0]
-        head, Y, targets, weights = self._targets(y, m, self.classes_ if warm and hasattr(self, "classes_")
-                                                  else classes)
-        if warm and Y.shape[1] != self.n_outputs_:
-            raise ValueError(f"y has {Y.shape[1]} output(s) but this fitted {type(self).__name__} has "
-                             f"{self.n_outputs_}; fit a new model (warm_start=False)")
+        fixed = self.classes_ if continuing and hasattr(self, "classes_") else classes
+        head, Y, targets, weights = self._targets(y, m, fixed)
         weights = combine_weights(check_sample_weight(sample_weight, m), weights)
         dims = [Xb.shape[1], *self._hidden_layer_sizes(), Y.shape[1]]
+        if warm:
+            problem = continuation_problem(self.fitted_state(), dims, head, hp["dtype"],
+                                           targets.get("classes"))
+            if problem is not None and incremental:
+                raise ValueError(f"partial_fit cannot continue this {type(self).__name__}: {problem}; "
+                                 "fit a new model")
+            if problem is not None:
+                warn(f"warm_start cannot continue this {type(self).__name__}: {problem}; it starts "
+                     "afresh", UserWarning)
+                warm = False
         try:
             result = self._train(hp, backend, Xb, Y, weights, dims, head, self._reporter(callback),
                                  n_epochs, warm, early_stopping)
@@ -191,14 +204,14 @@ class _BaseNet:
             best_iteration=None if result.best_iteration is None else done + result.best_iteration,
             feature_names=names, **targets)
         self._publish(state, backend, device_params=result.params,
-                      train_state=(_key(backend), result.state, result.t))
+                      train_state=(backend_key(backend), result.state, result.t, self._optimizer_name(hp)))
         return self
 
     def _train(self, hp, backend, Xb, Y, weights, dims, head, callback, n_epochs, warm, early_stopping):
         """Initialise (or continue) and train on the backend; Xb is (m, n_x) rows, Y (m, k) and
         weights (m,) (or None) host arrays. Returns a :class:`xpnn.training.Result`."""
         activations = layer_activations(len(dims) - 1, self._hidden_activation(), head)
-        state, t = self._continued_state(backend, hp["dtype"]) if warm else (None, 0)
+        state, t = self._continued_state(backend, hp["dtype"], hp["optimizer"]) if warm else (None, 0)
         seed = rng_from(self.random_state).integers(2**63)  # shuffles and dropout masks
         host = backend.is_lazy  # parameters stay on the host, where the client updates them
         if warm:
@@ -249,10 +262,19 @@ class _BaseNet:
             return {k: np.asarray(v, dtype=dtype) for k, v in self.params_.items()}
         return {k: backend.asarray(v, dtype=dtype) for k, v in self._params_on(backend).items()}
 
-    def _continued_state(self, backend, dtype):
-        """The optimizer state and step count of the last fit, on ``backend``."""
-        key, state, t = getattr(self, "_train_state", (None, None, 0))
-        if state is None or key == _key(backend):
+    @staticmethod
+    def _optimizer_name(hp):
+        return hp["optimizer"]
+
+    def _continued_state(self, backend, dtype, optimizer):
+        """The optimizer state and step count of the last fit, on ``backend``; none (with a
+        warning) when the optimizer changed since (another optimizer's state means nothing)."""
+        key, state, t, used = getattr(self, "_train_state", (None, None, 0, None))
+        if state is not None and used != optimizer:
+            warn(f"the optimizer changed from {used!r} to {optimizer!r} since the last fit: its state "
+                 "(moments, step count) starts afresh", UserWarning)
+            return None, 0
+        if state is None or key == backend_key(backend):
             return state, t
         return move_tree(state, None if backend.is_lazy else backend, dtype), t
 
@@ -293,150 +315,8 @@ class _BaseNet:
             return None if callback is None else callback(i, cost)
         return report
 
-    # ------------------------------------------------------------------- fitted state
-    def fitted_state(self):
-        """The fitted state as a :class:`FittedState` (what :meth:`save` writes)."""
-        self._check_fitted()
-        return FittedState(self.params_, self.costs_, self.n_features_in_, self.n_iter_, self._head,
-                           self.n_outputs_, getattr(self, "classes_", None), getattr(self, "_y_ndim", None),
-                           self.validation_scores_, self.best_iteration_,
-                           getattr(self, "feature_names_in_", None))
-
-    @classmethod
-    def from_fitted_state(cls, hyperparameters, state, *, backend=None):
-        """An estimator with ``hyperparameters`` (checked as ``fit`` checks them) and the fitted
-        ``state``, after checking that the state makes one consistent model (ValueError saying
-        what does not fit); it predicts on ``backend`` (None: the default)."""
-        unknown = sorted(set(hyperparameters) - set(cls._param_names()))
-        if unknown:
-            raise ValueError(f"unknown hyperparameter(s) {unknown} for {cls.__name__}")
-        model = cls(**hyperparameters)
-        hp = model._hyperparameters()
-        model._check_state(state, hp["dtype"] or str(next(iter(state.params.values())).dtype))
-        model._publish(state, resolve_backend(backend))
-        return model
-
-    def _check_state(self, state, dtype):
-        if state.head not in HEADS:
-            raise ValueError(f"head must be one of {sorted(HEADS)}; got {state.head!r:.40}")
-        dims = [state.n_features_in, *self._hidden_layer_sizes(), state.n_outputs]
-        want = {}
-        for l in range(1, len(dims)):
-            want[f"W{l}"], want[f"b{l}"] = (dims[l], dims[l - 1]), (dims[l], 1)
-        got = {k: tuple(v.shape) for k, v in state.params.items()}
-        if got != want or any(v.dtype != np.dtype(dtype) for v in state.params.values()):
-            dtypes = [str(v.dtype) for v in state.params.values()]
-            raise ValueError(f"parameter shapes {got} (dtype {dtypes}), expected {want} ({dtype})")
-        if not all(np.all(np.isfinite(v)) for v in state.params.values()):
-            raise ValueError("its parameters hold NaN or infinity")
-        if state.costs.ndim != 1 or state.costs.dtype.kind != "f":
-            raise ValueError("'costs' must be a 1-D float array")
-        self._check_targets(state, get_head(state.head))
-
-    def _publish(self, state, backend, *, device_params=None, train_state=None):
-        """Set every fitted attribute from ``state`` in one step (a concurrent reader sees the
-        old model or the new one)."""
-        params = {k: v for k, v in state.params.items()}
-        for array in params.values():
-            array.flags.writeable = False  # predictions follow params_: see _params_on
-        cached = {} if device_params is None or backend.is_lazy else {
-            _key(backend): (tuple(params.items()), device_params)}
-        fitted = dict(backend_=backend, n_features_in_=state.n_features_in, n_outputs_=state.n_outputs,
-                      _head=state.head, out_activation_=self._out_activation_name(state.head),
-                      n_iter_=state.n_iter, costs_=state.costs, validation_scores_=state.validation_scores,
-                      best_iteration_=state.best_iteration, params_=params, _device_params=cached,
-                      **self._target_attributes(state))
-        if train_state is not None:
-            fitted["_train_state"] = train_state
-        if state.feature_names is not None:
-            fitted["feature_names_in_"] = np.asarray(state.feature_names, dtype=object)
-        else:
-            self.__dict__.pop("feature_names_in_", None)
-        self.__dict__.update(fitted)
-
-    # ----------------------------------------------------------------------- files
-    def save(self, path):
-        """Save the fitted model to ``path`` (.npz, no pickle, atomic); see :func:`xpnn.load`."""
-        from .persistence import save
-
-        return save(self, path)
-
-    @classmethod
-    def load(cls, path, *, backend=None):
-        """Load a model of this class saved with :meth:`save`."""
-        from .persistence import load
-
-        return load(path, backend=backend, expected=cls)
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state.pop("_device_params", None)  # device copies are rebuilt from params_ on demand
-        if "_train_state" in state:  # optimizer moments go to the host (they may live on a GPU)
-            key, opt_state, t = state["_train_state"]
-            state["_train_state"] = (("numpy", "cpu"), move_tree(opt_state), t)
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        if "params_" in state:
-            self._device_params = {}
-            self.__dict__.setdefault("_head", state.get("out_activation_"))  # pickled before _head
-
-    # --------------------------------------------------------------------- predicting
-    def _check_fitted(self):
-        if not hasattr(self, "params_"):
-            raise not_fitted_error()(f"This {type(self).__name__} instance is not fitted yet; "
-                                     "call fit(X, y) before using it")
-
-    def _params_on(self, backend):
-        """The fitted parameters on ``backend``, moved once and cached for exactly the arrays
-        ``params_`` holds now (``params_`` arrays are read-only; replacing one, or the dict,
-        moves the new ones), so predictions always follow ``params_``. Each cache entry holds
-        the host arrays it was made from and is matched to them by identity (``is``)."""
-        held = tuple(self.params_.items())
-        self._device_params = {key: entry for key, entry in self._device_params.items()
-                               if _same_arrays(entry[0], held)}
-        key = _key(backend)
-        if key not in self._device_params:
-            self._device_params[key] = (held, {k: backend.asarray(v) for k, v in held})
-        return self._device_params[key][1]
-
-    def _forward(self, X):
-        """Run the net on X; returns (A[L], Z[L]) (k, m) on X's backend, and whether X came from
-        the host.
-
-        Raises ValueError (one device read) when the logits are not finite: inputs so far outside
-        the training range that the net's arithmetic overflowed (probabilities of exactly 0 or 1,
-        or NaN, would follow)."""
-        self._check_fitted()
-        check_feature_names(self, X)
-        backend = self.backend_ if is_host_array(X) else backend_of(X)
-        dtype = str(self.params_["W1"].dtype)  # the fitted dtype, whatever set_params did since
-        Xb = check_X(X, backend, dtype, n_features=self.n_features_in_, estimator=type(self).__name__,
-                     accept_sparse=self._accept_sparse)
-        params = self._params_on(backend)
-        activations = layer_activations(n_layers(params), self._hidden_activation(), self._head)
-        AL, caches = forward(Xb.T, params, activations)
-        ZL = caches[-1][1]
-        xp = namespace(ZL)
-        if not backend.is_lazy and not bool(xp.all(xp.isfinite(ZL))):
-            raise ValueError(f"{type(self).__name__} overflowed on this X: its logits hold NaN or "
-                             f"infinity ({dtype}); X has values far outside the range it was "
-                             "trained on (standardise X as for training)")
-        return AL, ZL, is_host_array(X)
-
-
 def assign(estimator, values):
     """Set every constructor parameter from the __init__'s ``locals()`` (scikit-learn's rule:
     __init__ stores its arguments unchanged and does nothing else)."""
     for name in estimator._param_names():
         setattr(estimator, name, values[name])
-
-
-def _same_arrays(held, current):
-    return len(held) == len(current) and all(
-        k == c and v is w for (k, v), (c, w) in zip(held, current))
-
-
-def _key(backend):
-    return (backend.name, str(backend.device))

@@ -68,8 +68,16 @@ class _Classifier(_BaseNet):
         if first and classes is None and np.ndim(to_numpy(y)) == 1:
             raise ValueError("classes must be passed on the first call to partial_fit: all the "
                              "labels y can take (one batch may not show every class)")
+        self._check_partial_fit_classes(classes)
         return self._fit(X, y, sample_weight, None, n_epochs=1, warm=not first,
-                         early_stopping=False, classes=classes)
+                         early_stopping=False, classes=classes, incremental=True)
+
+    def _check_partial_fit_classes(self, classes):
+        """A later partial_fit may repeat ``classes``, not change them (scikit-learn's rule)."""
+        if classes is not None and hasattr(self, "classes_") and \
+                not np.array_equal(np.unique(to_numpy(classes)), self.classes_):
+            raise ValueError(f"`classes={list(classes)!r}` is not the same as on last call to "
+                             f"partial_fit, was: {self.classes_!r}")
 
     def _multilabel(self):
         return self.n_outputs_ > 1 and get_head(self._head).class_index(
@@ -145,7 +153,7 @@ class _Regressor(_BaseNet):
         """One epoch of training (one step for full batch), continuing from the current
         parameters and optimizer state; the first call initialises the net."""
         return self._fit(X, y, sample_weight, None, n_epochs=1, warm=hasattr(self, "params_"),
-                         early_stopping=False)
+                         early_stopping=False, incremental=True)
 
     def predict(self, X):
         """Predictions of shape (n_samples,) for a 1-D y at fit, else (n_samples, n_outputs)."""

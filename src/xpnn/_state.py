@@ -1,5 +1,6 @@
 """The fitted state of an estimator: one schema for what ``fit`` publishes and what a model file
-stores (:mod:`xpnn.persistence` reads and writes it without knowing any estimator)."""
+stores (:mod:`xpnn.persistence` reads and writes it without knowing any estimator), and whether
+a new fit can continue from it."""
 
 from __future__ import annotations
 
@@ -20,3 +21,20 @@ class FittedState(NamedTuple):
     validation_scores: list | None = None
     best_iteration: int | None = None
     feature_names: Any = None    # the column names of a DataFrame X at fit (strings), or None
+
+
+def continuation_problem(state, dims, head, dtype, classes=None):
+    """Why a fit with layer sizes ``dims``, ``head``, ``dtype`` and ``classes`` cannot continue
+    from ``state`` (a sentence), or None when it can."""
+    L = len(state.params) // 2
+    fitted = [state.params["W1"].shape[1]] + [state.params[f"W{l}"].shape[0] for l in range(1, L + 1)]
+    if list(dims) != fitted:
+        return f"its layer sizes changed from {fitted} to {list(dims)}"
+    if head != state.head:
+        return f"its output changed from {state.head!r} to {head!r}"
+    if str(state.params["W1"].dtype) != dtype:
+        return f"its dtype changed from {state.params['W1'].dtype} to {dtype}"
+    if classes is not None and state.classes is not None and (
+            len(classes) != len(state.classes) or any(a != b for a, b in zip(classes, state.classes))):
+        return f"the classes changed from {list(state.classes)[:10]} to {list(classes)[:10]}"
+    return None

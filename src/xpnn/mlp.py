@@ -73,6 +73,10 @@ class _MLP:
         random_state_of(self.random_state)  # a bad random_state is named before any work
         return hp
 
+    @staticmethod
+    def _optimizer_name(hp):
+        return hp["solver"]
+
     def _dtype_for(self, X, hp):
         if hp["dtype"] is not None:
             return hp["dtype"]
@@ -94,7 +98,8 @@ class _MLP:
         self._incremental = incremental
         n_epochs = 1 if incremental else self.max_iter
         self._fit(X, y, sample_weight, None, n_epochs=n_epochs, warm=warm,
-                  early_stopping=bool(self.early_stopping) and not incremental, classes=classes)
+                  early_stopping=bool(self.early_stopping) and not incremental, classes=classes,
+                  incremental=incremental)
         run = self._run
         if self.solver == "lbfgs":
             self.n_iter_, self.loss_ = run["n_iter"], run["loss"]
@@ -167,7 +172,7 @@ class _MLP:
             warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
                  UserWarning)
             batch = m
-        state, t = self._continued_state(backend, hp["dtype"]) if warm else (None, 0)
+        state, t = self._continued_state(backend, hp["dtype"], hp["solver"]) if warm else (None, 0)
         rate = schedule(hp, m, math.ceil(m / batch))
         if isinstance(rate, AdaptiveRate) and backend.is_compiled:
             raise ValueError(f"learning_rate='adaptive' changes the rate from the host between epochs, "
@@ -315,9 +320,7 @@ class MLPClassifier(_MLP, _Classifier):
         first = not hasattr(self, "params_")
         if first and classes is None and np.ndim(to_numpy(y)) == 1:
             raise ValueError("classes must be passed on the first call to partial_fit.")
-        if not first and classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"`classes={list(classes)!r}` is not the same as on last call to "
-                             f"partial_fit, was: {self.classes_!r}")
+        self._check_partial_fit_classes(classes)
         return self._fit_mlp(X, y, sample_weight, warm=not first, incremental=True, classes=classes)
 
     def predict_log_proba(self, X):

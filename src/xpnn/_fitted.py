@@ -1,0 +1,160 @@
+"""The fitted half of every estimator: the fitted state published in one step and restored from
+a model file (one schema, :class:`xpnn._state.FittedState`), pickling, and the forward pass that
+predictions share, on any backend, with the fitted parameters moved there once."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._state import FittedState
+from ._validation import check_feature_names, check_X
+from .backend import backend_of, is_host_array, move_tree, namespace, resolve_backend
+from .exceptions import not_fitted_error
+from .heads import HEADS, get_head
+from .network import forward, layer_activations, n_layers
+
+
+class _Fitted:
+    """What a fitted estimator holds and does with it; :class:`xpnn._base._BaseNet` fits it."""
+
+    # ------------------------------------------------------------------- fitted state
+    def fitted_state(self):
+        """The fitted state as a :class:`FittedState` (what :meth:`save` writes)."""
+        self._check_fitted()
+        return FittedState(self.params_, self.costs_, self.n_features_in_, self.n_iter_, self._head,
+                           self.n_outputs_, getattr(self, "classes_", None), getattr(self, "_y_ndim", None),
+                           self.validation_scores_, self.best_iteration_,
+                           getattr(self, "feature_names_in_", None))
+
+    @classmethod
+    def from_fitted_state(cls, hyperparameters, state, *, backend=None):
+        """An estimator with ``hyperparameters`` (checked as ``fit`` checks them) and the fitted
+        ``state``, after checking that the state makes one consistent model (ValueError saying
+        what does not fit); it predicts on ``backend`` (None: the default)."""
+        unknown = sorted(set(hyperparameters) - set(cls._param_names()))
+        if unknown:
+            raise ValueError(f"unknown hyperparameter(s) {unknown} for {cls.__name__}")
+        model = cls(**hyperparameters)
+        hp = model._hyperparameters()
+        model._check_state(state, hp["dtype"] or str(next(iter(state.params.values())).dtype))
+        model._publish(state, resolve_backend(backend))
+        return model
+
+    def _check_state(self, state, dtype):
+        if state.head not in HEADS:
+            raise ValueError(f"head must be one of {sorted(HEADS)}; got {state.head!r:.40}")
+        dims = [state.n_features_in, *self._hidden_layer_sizes(), state.n_outputs]
+        want = {}
+        for l in range(1, len(dims)):
+            want[f"W{l}"], want[f"b{l}"] = (dims[l], dims[l - 1]), (dims[l], 1)
+        got = {k: tuple(v.shape) for k, v in state.params.items()}
+        if got != want or any(v.dtype != np.dtype(dtype) for v in state.params.values()):
+            dtypes = [str(v.dtype) for v in state.params.values()]
+            raise ValueError(f"parameter shapes {got} (dtype {dtypes}), expected {want} ({dtype})")
+        if not all(np.all(np.isfinite(v)) for v in state.params.values()):
+            raise ValueError("its parameters hold NaN or infinity")
+        if state.costs.ndim != 1 or state.costs.dtype.kind != "f":
+            raise ValueError("'costs' must be a 1-D float array")
+        self._check_targets(state, get_head(state.head))
+
+    def _publish(self, state, backend, *, device_params=None, train_state=None):
+        """Set every fitted attribute from ``state`` in one step (a concurrent reader sees the
+        old model or the new one)."""
+        params = {k: v for k, v in state.params.items()}
+        for array in params.values():
+            array.flags.writeable = False  # predictions follow params_: see _params_on
+        cached = {} if device_params is None or backend.is_lazy else {
+            backend_key(backend): (tuple(params.items()), device_params)}
+        fitted = dict(backend_=backend, n_features_in_=state.n_features_in, n_outputs_=state.n_outputs,
+                      _head=state.head, out_activation_=self._out_activation_name(state.head),
+                      n_iter_=state.n_iter, costs_=state.costs, validation_scores_=state.validation_scores,
+                      best_iteration_=state.best_iteration, params_=params, _device_params=cached,
+                      **self._target_attributes(state))
+        if train_state is not None:
+            fitted["_train_state"] = train_state
+        if state.feature_names is not None:
+            fitted["feature_names_in_"] = np.asarray(state.feature_names, dtype=object)
+        else:
+            self.__dict__.pop("feature_names_in_", None)
+        self.__dict__.update(fitted)
+
+    # ----------------------------------------------------------------------- files
+    def save(self, path):
+        """Save the fitted model to ``path`` (.npz, no pickle, atomic); see :func:`xpnn.load`."""
+        from .persistence import save
+
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path, *, backend=None):
+        """Load a model of this class saved with :meth:`save`."""
+        from .persistence import load
+
+        return load(path, backend=backend, expected=cls)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_device_params", None)  # device copies are rebuilt from params_ on demand
+        if "_train_state" in state:  # optimizer moments go to the host (they may live on a GPU)
+            key, opt_state, t, used = state["_train_state"]
+            state["_train_state"] = (("numpy", "cpu"), move_tree(opt_state), t, used)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if "params_" in state:
+            self._device_params = {}
+            self.__dict__.setdefault("_head", state.get("out_activation_"))  # pickled before _head
+
+    # --------------------------------------------------------------------- predicting
+    def _check_fitted(self):
+        if not hasattr(self, "params_"):
+            raise not_fitted_error()(f"This {type(self).__name__} instance is not fitted yet; "
+                                     "call fit(X, y) before using it")
+
+    def _params_on(self, backend):
+        """The fitted parameters on ``backend``, moved once and cached for exactly the arrays
+        ``params_`` holds now (``params_`` arrays are read-only; replacing one, or the dict,
+        moves the new ones), so predictions always follow ``params_``. Each cache entry holds
+        the host arrays it was made from and is matched to them by identity (``is``)."""
+        held = tuple(self.params_.items())
+        self._device_params = {key: entry for key, entry in self._device_params.items()
+                               if _same_arrays(entry[0], held)}
+        key = backend_key(backend)
+        if key not in self._device_params:
+            self._device_params[key] = (held, {k: backend.asarray(v) for k, v in held})
+        return self._device_params[key][1]
+
+    def _forward(self, X):
+        """Run the net on X; returns (A[L], Z[L]) (k, m) on X's backend, and whether X came from
+        the host.
+
+        Raises ValueError (one device read) when the logits are not finite: inputs so far outside
+        the training range that the net's arithmetic overflowed (probabilities of exactly 0 or 1,
+        or NaN, would follow)."""
+        self._check_fitted()
+        check_feature_names(self, X)
+        backend = self.backend_ if is_host_array(X) else backend_of(X)
+        dtype = str(self.params_["W1"].dtype)  # the fitted dtype, whatever set_params did since
+        Xb = check_X(X, backend, dtype, n_features=self.n_features_in_, estimator=type(self).__name__,
+                     accept_sparse=self._accept_sparse)
+        params = self._params_on(backend)
+        activations = layer_activations(n_layers(params), self._hidden_activation(), self._head)
+        AL, caches = forward(Xb.T, params, activations)
+        ZL = caches[-1][1]
+        xp = namespace(ZL)
+        if not backend.is_lazy and not bool(xp.all(xp.isfinite(ZL))):
+            raise ValueError(f"{type(self).__name__} overflowed on this X: its logits hold NaN or "
+                             f"infinity ({dtype}); X has values far outside the range it was "
+                             "trained on (standardise X as for training)")
+        return AL, ZL, is_host_array(X)
+
+
+def _same_arrays(held, current):
+    return len(held) == len(current) and all(
+        k == c and v is w for (k, v), (c, w) in zip(held, current))
+
+
+def backend_key(backend):
+    """The cache key of a backend: its name and device."""
+    return (backend.name, str(backend.device))
