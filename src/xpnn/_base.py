@@ -17,10 +17,10 @@ import numpy as np
 from . import distributed, training
 from ._fitted import _Fitted, backend_key
 from ._state import FittedState, continuation_problem
-from ._validation import (check_choice, check_dtype, check_hidden_sizes,
+from ._parameters import (check_backend_spec, check_choice, check_dtype, check_hidden_sizes,
                           check_non_negative_float, check_parameters, check_positive_float,
-                          check_positive_int, check_rates, check_sample_weight, check_X, combine_weights,
-                          feature_names, fraction, one_of, optional, stratified_split)
+                          check_positive_int, check_rates, check_seed, fraction, one_of, optional)
+from ._validation import check_sample_weight, check_X, combine_weights, feature_names, stratified_split
 from .activations import ACTIVATIONS
 from .backend import (is_out_of_memory, move_tree, out_of_memory_message, resolve_backend, rng_from,
                       to_numpy, warn)
@@ -49,6 +49,7 @@ class _BaseNet(_Fitted):
         "dropout": check_rates, "validation_fraction": fraction(upper_open=True, positive=True),
         "n_iter_no_change": check_positive_int, "tol": check_non_negative_float, "dtype": check_dtype,
         "hidden_layer_sizes": check_hidden_sizes, "n_hidden": check_positive_int,
+        "random_state": check_seed, "backend": check_backend_spec,
     }
 
     def _hidden_layer_sizes(self):

@@ -27,26 +27,39 @@ class _Fitted:
                            getattr(self, "feature_names_in_", None))
 
     @classmethod
-    def from_fitted_state(cls, hyperparameters, state, *, backend=None):
-        """An estimator with ``hyperparameters`` (checked as ``fit`` checks them) and the fitted
-        ``state``, after checking that the state makes one consistent model (ValueError saying
-        what does not fit); it predicts on ``backend`` (None: the default)."""
+    def from_hyperparameters(cls, hyperparameters):
+        """An unfitted estimator with ``hyperparameters`` (a dict), checked as fit checks them."""
         unknown = sorted(set(hyperparameters) - set(cls._param_names()))
         if unknown:
             raise ValueError(f"unknown hyperparameter(s) {unknown} for {cls.__name__}")
         model = cls(**hyperparameters)
-        hp = model._hyperparameters()
-        model._check_state(state, hp["dtype"] or str(next(iter(state.params.values())).dtype))
+        model._hyperparameters()
+        return model
+
+    def parameter_shapes(self, n_features_in, n_outputs):
+        """{"W1": (n1, n_features_in), "b1": (n1, 1), ...}: the parameters of this estimator's
+        layers for ``n_features_in`` inputs and ``n_outputs`` output units."""
+        dims = [n_features_in, *self._hidden_layer_sizes(), n_outputs]
+        shapes = {}
+        for l in range(1, len(dims)):
+            shapes[f"W{l}"], shapes[f"b{l}"] = (dims[l], dims[l - 1]), (dims[l], 1)
+        return shapes
+
+    @classmethod
+    def from_fitted_state(cls, hyperparameters, state, *, backend=None):
+        """An estimator with ``hyperparameters`` (checked as ``fit`` checks them) and the fitted
+        ``state``, after checking that the state makes one consistent model (ValueError saying
+        what does not fit); it predicts on ``backend`` (None: the default)."""
+        model = cls.from_hyperparameters(hyperparameters)
+        dtype = model._hyperparameters()["dtype"] or str(next(iter(state.params.values())).dtype)
+        model._check_state(state, dtype)
         model._publish(state, resolve_backend(backend))
         return model
 
     def _check_state(self, state, dtype):
         if state.head not in HEADS:
             raise ValueError(f"head must be one of {sorted(HEADS)}; got {state.head!r:.40}")
-        dims = [state.n_features_in, *self._hidden_layer_sizes(), state.n_outputs]
-        want = {}
-        for l in range(1, len(dims)):
-            want[f"W{l}"], want[f"b{l}"] = (dims[l], dims[l - 1]), (dims[l], 1)
+        want = self.parameter_shapes(state.n_features_in, state.n_outputs)
         got = {k: tuple(v.shape) for k, v in state.params.items()}
         if got != want or any(v.dtype != np.dtype(dtype) for v in state.params.values()):
             dtypes = [str(v.dtype) for v in state.params.values()]
@@ -55,6 +68,8 @@ class _Fitted:
             raise ValueError("its parameters hold NaN or infinity")
         if state.costs.ndim != 1 or state.costs.dtype.kind != "f":
             raise ValueError("'costs' must be a 1-D float array")
+        if not 0 <= state.n_iter <= 2**40 or state.costs.shape[0] > state.n_iter + 1:
+            raise ValueError(f"{state.costs.shape[0]} costs for {state.n_iter} iterations")
         self._check_targets(state, get_head(state.head))
 
     def _publish(self, state, backend, *, device_params=None, train_state=None):

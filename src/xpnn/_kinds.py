@@ -40,6 +40,8 @@ class _Classifier(_BaseNet):
         classes, k = state.classes, state.n_outputs
         if classes is None or getattr(classes, "ndim", None) != 1:
             raise ValueError("a classifier needs a 1-D 'classes' array")
+        if np.unique(classes).shape[0] != classes.shape[0]:
+            raise ValueError(f"the classes repeat a label: {classes.tolist()[:10]}")
         want = head.n_classes(k)
         if want is None or classes.shape[0] not in (want, 1 if want == 2 else want):
             raise ValueError(f"{classes.shape[0]} classes for a {head.name} head with {k} unit(s) "

@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from ._validation import check_choice, check_positive_int
+from ._parameters import check_choice, check_positive_int
 from .optimizers import decay_schedule
 
 ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
@@ -40,7 +40,9 @@ def random_state_of(seed):
     """scikit-learn's ``check_random_state``: a RandomState from None, an int or itself."""
     if seed is None or seed is np.random:
         return np.random.mtrand._rand
-    if isinstance(seed, numbers.Integral):
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        if not 0 <= seed < 2**32:
+            raise ValueError(f"random_state must be between 0 and 2**32 - 1; got {seed}")
         return np.random.RandomState(seed)
     if isinstance(seed, np.random.RandomState):
         return seed

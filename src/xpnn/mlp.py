@@ -22,8 +22,8 @@ from ._kinds import _Classifier, _Regressor
 from ._mlp_rules import (ACTIVATIONS, Plateau, check_batch_size, check_boolean, check_optional_dtype,
                          AdaptiveRate, check_patience, glorot_uniform, random_state_of, schedule,
                          stratified_take)
-from ._validation import check_fraction, check_non_negative_float, check_parameters, check_positive_float
-from ._validation import check_hidden_sizes, check_positive_int, one_of
+from ._parameters import (check_backend_spec, check_fraction, check_hidden_sizes, check_non_negative_float,
+                          check_parameters, check_positive_float, check_positive_int, one_of)
 from .backend import namespace, to_numpy, warn
 from .exceptions import convergence_warning
 from .network import all_finite, layer_activations
@@ -50,6 +50,7 @@ class _MLP:
         "beta_2": lambda v, n: check_fraction(v, n, upper_open=True),
         "epsilon": check_positive_float, "n_iter_no_change": check_patience, "max_fun": check_positive_int,
         "dtype": check_optional_dtype, "loss": one_of({"squared_error", "poisson"}),
+        "backend": check_backend_spec,
     }
     _accept_sparse = True
 

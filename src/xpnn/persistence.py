@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import os
+import stat
 import tempfile
 import zipfile
 
@@ -34,8 +35,10 @@ from ._state import FittedState
 from .backend import Backend
 
 FORMAT = "xpnn-model"
-VERSION = 3  # 2: output heads; 3: array digests, labels that keep their Python type
-READABLE = (1, 2, 3)
+VERSION = 4  # 2: output heads; 3: array digests, labels that keep their Python type; 4: header digest
+READABLE = (1, 2, 3, 4)
+_LABEL_TYPES = {"bool": bool, "int": int, "float": float, "str": str}
+_MAX_LABEL_BYTES = 1 << 12  # the itemsize a stored label may declare
 _MAX_HEADER_BYTES = 1 << 20
 _NPY_HEADER_SLACK = 4096  # bytes a .npy member may hold beyond its data (its own header)
 
@@ -44,8 +47,10 @@ _CLASSES = {}  # class name -> estimator class, filled by @register
 
 def register(cls):
     """Class decorator: ``cls`` may be saved and loaded. It provides ``get_params()``,
-    ``fitted_state()`` (a :class:`xpnn._state.FittedState`) and
-    ``from_fitted_state(hyperparameters, state, backend=...)``, which checks both."""
+    ``fitted_state()`` (a :class:`xpnn._state.FittedState`), ``from_hyperparameters(hp)`` (an
+    unfitted estimator, hyperparameters checked), its ``parameter_shapes(n_features_in,
+    n_outputs)``, and ``from_fitted_state(hyperparameters, state, backend=...)``, which checks
+    both."""
     _CLASSES[cls.__name__] = cls
     return cls
 
@@ -73,10 +78,14 @@ def _labels(classes):
     floats or strings (a pandas Series of them) come back as object arrays of the same values."""
     if classes.dtype.kind != "O":
         return classes, None
-    kinds = {type(v) for v in classes.tolist()}
+    values = [v.item() if isinstance(v, np.generic) else v for v in classes.tolist()]
+    kinds = {type(v) for v in values}
     for python_type, dtype in ((bool, bool), (int, np.int64), (float, np.float64), (str, str)):
         if kinds <= {python_type}:
-            return np.asarray(classes.tolist(), dtype=dtype), python_type.__name__
+            if python_type is int and any(not -2**63 <= v < 2**63 for v in values):
+                raise ValueError("cannot save integer labels outside the 64-bit range: xpnn stores "
+                                 "labels as numbers or strings (map them to strings first)")
+            return np.asarray(values, dtype=dtype), python_type.__name__
     raise ValueError(f"cannot save labels of types {sorted(k.__name__ for k in kinds)}: xpnn stores "
                      "labels as numbers or strings (never pickled)")
 
@@ -84,13 +93,15 @@ def _labels(classes):
 def save(model, path):
     """Write the fitted ``model`` to ``path`` (.npz) atomically. Returns the path written."""
     state = model.fitted_state()
-    path = os.fspath(path)
+    path = os.fsdecode(os.fspath(path))
     header = {
         "format": FORMAT, "version": VERSION, "class": type(model).__name__,
         "hyperparameters": {k: _jsonable(k, v) for k, v in model.get_params().items()},
         "n_features_in": int(state.n_features_in), "dtype": str(state.params["W1"].dtype),
         "n_iter": int(state.n_iter), "head": state.head, "n_outputs": int(state.n_outputs),
     }
+    if state.feature_names is not None:
+        header["feature_names"] = [str(n) for n in state.feature_names]
     arrays = {"costs": np.asarray(state.costs, dtype=np.float64), **state.params}
     if state.classes is not None:
         arrays["classes"], header["classes_object"] = _labels(state.classes)
@@ -98,13 +109,32 @@ def save(model, path):
         header["y_ndim"] = int(state.y_ndim)
     header["arrays"] = {k: {"dtype": v.dtype.str, "shape": list(v.shape), "sha256": _digest(v)}
                         for k, v in arrays.items()}
-    arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    header["header_sha256"] = _header_digest(header)
+    try:  # never replace a file with one that load would refuse
+        _restore(type(model), json.loads(json.dumps(header)), arrays, None)
+    except ValueError as exc:
+        raise ValueError(f"refusing to save this {type(model).__name__}: it would not load back "
+                         f"({exc}); {path!r} was left as it was") from None
+    arrays["header"] = np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8)
     _write_atomically(path, arrays)
     return path
 
 
+def _header_digest(header):
+    """SHA-256 of the header's canonical JSON without its own digest: any edit shows."""
+    rest = {k: v for k, v in header.items() if k != "header_sha256"}
+    return hashlib.sha256(json.dumps(rest, sort_keys=True).encode()).hexdigest()
+
+
 def _write_atomically(path, arrays):
-    folder, name = os.path.split(os.path.abspath(path))
+    """Through a symlink to its target; the file keeps the mode an existing one had (a new one
+    gets 0o666 less the umask, as open() would give it)."""
+    path = os.path.realpath(path)
+    folder, name = os.path.split(path)
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
     prefix = f".{name}.xpnn-tmp-{os.getpid()}-"
     _remove_stale_temporaries(folder, name)
     fd, tmp = tempfile.mkstemp(prefix=prefix, dir=folder)
@@ -112,12 +142,19 @@ def _write_atomically(path, arrays):
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
+            os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):  # already renamed: the save is complete
             os.unlink(tmp)
         raise
+
+
+def _umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _remove_stale_temporaries(folder, name):
@@ -155,27 +192,48 @@ def load(path, *, backend=None, expected=None):
         Anything else that is not an intact xpnn model file of a readable version (the message
         says what the file is or what is wrong with it); pickled objects are never unpickled.
     """
-    path = os.fspath(path)
+    path = os.fsdecode(os.fspath(path))
     members = _open(path)
     try:
         header = _check_header(_header(members, path), path)
         cls = _model_class(header, path, expected)
-        arrays = _arrays(members, header, path)
+        try:
+            template = cls.from_hyperparameters(_hyperparameters(header))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path!r} has an invalid xpnn header: {exc}") from None
+        limits = _implied_sizes(template, header)
+        arrays = _arrays(members, header, path, limits)
     finally:
         members.archive.close()
-    hyperparameters = {k: tuple(v) if isinstance(v, list) else v
-                       for k, v in header["hyperparameters"].items()}
+    return _restore(cls, header, arrays, path, backend)
+
+
+def _hyperparameters(header):
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in header["hyperparameters"].items()}
+
+
+def _implied_sizes(template, header):
+    """The most elements each array may hold, from what the header's own numbers imply: the
+    parameters' exact shapes, one cost per iteration (and the first), the classes of the units."""
+    shapes = template.parameter_shapes(header["n_features_in"], header["n_outputs"])
+    sizes = {name: int(np.prod(shape)) for name, shape in shapes.items()}
+    return {**sizes, "costs": header["n_iter"] + 1, "classes": max(2, header["n_outputs"])}
+
+
+def _restore(cls, header, arrays, path, backend=None):
+    """The estimator ``cls`` from a header and its arrays, checked as one model."""
     state = FittedState(
         params={k: v for k, v in arrays.items() if k[0] in "Wb"}, costs=arrays.get("costs"),
         n_features_in=header["n_features_in"], n_iter=header["n_iter"], head=header["head"],
         n_outputs=header["n_outputs"], classes=_classes(arrays, header),
-        y_ndim=header.get("y_ndim"))
+        y_ndim=header.get("y_ndim"), feature_names=header.get("feature_names"))
+    where = "the model" if path is None else repr(path)
     if state.costs is None:
-        raise ValueError(f"{path!r} is inconsistent: it has no 'costs' array")
+        raise ValueError(f"{where} is inconsistent: it has no 'costs' array")
     try:
-        return cls.from_fitted_state(hyperparameters, state, backend=backend)
+        return cls.from_fitted_state(_hyperparameters(header), state, backend=backend)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{path!r} is inconsistent: {exc}") from None
+        raise ValueError(f"{where} is inconsistent: {exc}") from None
 
 
 def _open(path):
@@ -183,6 +241,9 @@ def _open(path):
     header allows their names and sizes."""
     if os.path.isdir(path):
         raise ValueError(f"{path!r} is a directory, not an xpnn model file (.npz)")
+    if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+        raise ValueError(f"{path!r} is not a regular file (a FIFO, socket or device), so not an xpnn "
+                         "model file; refused unread")
     with open(path, "rb") as f:  # FileNotFoundError passes through
         start = f.read(8)
     if start.startswith(b"\x93NUMPY"):
@@ -262,7 +323,7 @@ def _check_header(header, path):
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ValueError(f"{path!r} is not an xpnn model file (format {header!r:.80})")
     version = header.get("version")
-    if version not in READABLE:
+    if type(version) is not int or version not in READABLE:
         raise ValueError(f"{path!r} has format version {version!r}; this xpnn reads versions "
                          f"{list(READABLE)} (it writes version {VERSION})")
     header = {"head": "sigmoid", "n_outputs": 1, **header}  # version 1: binary classifiers only
@@ -278,6 +339,19 @@ def _check_header(header, path):
             raise bad(f"{key} must be between 1 and 2**31; got {header[key]}")
     if version >= 3 and not isinstance(header.get("arrays"), dict):
         raise bad("'arrays' (dtype, shape and SHA-256 of every array) is missing")
+    if version >= 3 and not all(isinstance(spec, dict) for spec in header["arrays"].values()):
+        raise bad("every entry of 'arrays' must give the array's dtype, shape and SHA-256")
+    if version >= 4 and header.get("header_sha256") != _header_digest(header):
+        raise ValueError(f"{path!r} is corrupt: its header does not match its SHA-256 (it was edited "
+                         "or damaged)")
+    if not 0 <= header["n_iter"] <= 2**40:
+        raise bad(f"n_iter must be between 0 and 2**40; got {header['n_iter']}")
+    if header.get("classes_object") not in (None, *_LABEL_TYPES):
+        raise bad(f"classes_object must be one of {sorted(_LABEL_TYPES)}; "
+                  f"got {header['classes_object']!r:.40}")
+    names = header.get("feature_names")
+    if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise bad("feature_names must be a list of strings")
     return header
 
 
@@ -290,8 +364,9 @@ def _model_class(header, path, expected):
     return classes[name]
 
 
-def _arrays(members, header, path):
-    """Every array the format defines, checked against the header's dtype, shape and digest."""
+def _arrays(members, header, path, limits):
+    """Every array the format defines, checked against the header's dtype, shape and digest and
+    against ``limits`` (most elements, by name) before it is read; stored (uncompressed) only."""
     names = [n[:-4] for n in members.infos if n.endswith(".npy") and n != "header.npy"]
     unexpected = [n for n in members.infos if n != "header.npy" and not _defined(n)]
     if unexpected:
@@ -301,10 +376,14 @@ def _arrays(members, header, path):
     if declared is not None and sorted(declared) != sorted(names):
         raise ValueError(f"{path!r} is inconsistent: its header lists arrays {sorted(declared)} "
                          f"but it holds {sorted(names)}")
+    compressed = [n for n, info in members.infos.items() if info.compress_type != zipfile.ZIP_STORED]
+    if compressed:
+        raise ValueError(f"{path!r} is not an xpnn model file: xpnn stores its members uncompressed, "
+                         f"and {compressed[:5]} are compressed (refused unread)")
     arrays = {}
     for name in names:
         spec = None if declared is None else declared[name]
-        limit = _member_limit(spec, path, name)
+        limit = _member_limit(spec, path, name, limits.get(name, 0))
         array = _npy(members.read(f"{name}.npy", limit), name, path)
         if spec is not None:
             if (array.dtype.str, list(array.shape)) != (spec["dtype"], spec["shape"]) \
@@ -323,15 +402,18 @@ def _defined(member):
     return name in {"costs", "classes"} or (name[:1] in ("W", "b") and name[1:].isdigit())
 
 
-def _member_limit(spec, path, name):
-    """Bytes a member may take: its declared data plus a .npy header (or a bound for old files)."""
+def _member_limit(spec, path, name, most):
+    """Bytes a member may take: its declared data plus a .npy header, where the declared data
+    is no more than ``most`` elements (of at most 8 bytes; labels of at most 4 KiB)."""
     if spec is None:
-        return 1 << 31
+        return most * (_MAX_LABEL_BYTES if name == "classes" else 8) + _NPY_HEADER_SLACK
     try:
         count = int(np.prod([int(n) for n in spec["shape"]], dtype=np.int64))
         itemsize = np.dtype(spec["dtype"]).itemsize
-        if any(int(n) < 0 for n in spec["shape"]) or count * itemsize > 1 << 40:
-            raise ValueError("shape out of range")
+        if any(int(n) < 0 for n in spec["shape"]) or count > most or \
+                itemsize > (_MAX_LABEL_BYTES if name == "classes" else 8):
+            raise ValueError(f"shape {spec['shape']} out of range: the header's own numbers allow at "
+                             f"most {most} element(s)")
         assert isinstance(spec["sha256"], str)
     except Exception as exc:
         raise ValueError(f"{path!r} has an invalid xpnn header: array {name!r}: "

@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from ._validation import check_choice, check_network_inputs, check_positive_float, check_positive_int
+from ._parameters import check_choice, check_positive_float, check_positive_int
+from ._validation import check_network_inputs
 from .backend import backend_of, namespace, read_scalars, rng_from, take_samples, uniform_sampler, warn
 from .exceptions import DivergenceError, DivergenceWarning
 from .gradcheck import flatten, unflatten
