@@ -297,7 +297,7 @@ def test_divergence_is_reported_at_the_iteration_it_happened():
 def test_costs_read_per_check_stay_one_per_check_without_divergence(monkeypatch):
     """The replay that finds the first non-finite iteration runs only on divergence."""
     calls = []
-    monkeypatch.setattr(training, "_first_non_finite", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr(training, "_first_diverged", lambda *a, **k: calls.append(1))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         xpnn.DeepNet((4,), n_iter=300, random_state=0).fit(X40, y40)

@@ -147,7 +147,7 @@ class _BaseNet(_Fitted):
         self._fit(X, y, sample_weight, callback, n_epochs=self.n_iter, warm=warm,
                   early_stopping=bool(self.early_stopping))
         weighted = sample_weight is not None or getattr(self, "class_weight", None) is not None
-        self._warn_if_not_learning(X, one_class_is_suspect=not weighted)
+        self._warn_if_not_learning(X, y, one_class_is_suspect=not weighted)
         return self
 
     _accept_sparse = False  # scipy.sparse X is refused (True: densified, scikit-learn's MLP)
@@ -285,12 +285,17 @@ class _BaseNet(_Fitted):
         index = get_head(head).class_index(Y.T)
         strata = np.zeros(Y.shape[0], dtype=int) if index is None else np.asarray(index)
         train, held = stratified_split(strata, hp["validation_fraction"], rng_from(self.random_state))
+        if held.shape[0] < 2 or train.shape[0] < 1:
+            raise ValueError(f"early_stopping cannot work here: validation_fraction="
+                             f"{hp['validation_fraction']} of {Y.shape[0]} samples holds out {held.shape[0]} "
+                             "(at least 2 are needed, and 1 to train on); use more samples, a larger "
+                             "validation_fraction, or early_stopping=False")
         X_train, X_val = (backend.take_rows(Xb, i) for i in (train, held))
         validation = training.EarlyStopping(X_val.T, backend.asarray(Y[held].T, dtype=hp["dtype"]),
                                             hp["n_iter_no_change"], hp["tol"])
         return X_train, Y[train], None if weights is None else weights[train], validation
 
-    def _warn_if_not_learning(self, X, one_class_is_suspect=True):
+    def _warn_if_not_learning(self, X, y, one_class_is_suspect=True):
         """ConvergenceWarning when the cost barely moved, or a classifier predicts one class for
         every training sample while y has several (not a symptom when weights favour a class)."""
         costs, why = self.costs_, None
@@ -298,13 +303,14 @@ class _BaseNet(_Fitted):
             why = (f"the cost moved less than 1% ({costs[0]:.6g} -> {costs[-1]:.6g}) in "
                    f"{self.n_iter_} iterations")
         elif one_class_is_suspect and not self.backend_.is_lazy:
-            why = self._predicts_one_class(X)
+            why = self._degenerate(X, y)
         if why is not None:
             warn(f"{type(self).__name__} did not learn: {why}. Standardise X (e.g. "
                  "xpnn.preprocessing.standardize), raise learning_rate or n_iter, or try "
                  "optimizer='adam'.", convergence_warning())
 
-    def _predicts_one_class(self, X):
+    def _degenerate(self, X, y):
+        """Why the fitted model is no better than a constant on (X, y), or None."""
         return None
 
     def _reporter(self, callback):

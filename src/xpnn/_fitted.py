@@ -8,7 +8,7 @@ import numpy as np
 
 from ._state import FittedState
 from ._validation import check_feature_names, check_X
-from .backend import backend_of, is_host_array, move_tree, namespace, resolve_backend
+from .backend import backend_of, is_host_array, move_tree, resolve_backend
 from .exceptions import not_fitted_error
 from .heads import HEADS, get_head
 from .network import forward, layer_activations, n_layers
@@ -156,12 +156,11 @@ class _Fitted:
         params = self._params_on(backend)
         activations = layer_activations(n_layers(params), self._hidden_activation(), self._head)
         AL, caches = forward(Xb.T, params, activations)
-        ZL = caches[-1][1]
-        xp = namespace(ZL)
-        if not backend.is_lazy and not bool(xp.all(xp.isfinite(ZL))):
-            raise ValueError(f"{type(self).__name__} overflowed on this X: its logits hold NaN or "
-                             f"infinity ({dtype}); X has values far outside the range it was "
-                             "trained on (standardise X as for training)")
+        message = (f"{type(self).__name__} overflowed on this X: its logits hold NaN or infinity ({dtype}); "
+                   "X has values far outside the range it was trained on (standardise X as for training)")
+        ZL = backend.require_finite(caches[-1][1], message)
+        if backend.is_lazy:  # the outputs carry the check: computing them raises
+            AL = get_head(self._head).activation(ZL)
         return AL, ZL, is_host_array(X)
 
 

@@ -47,7 +47,7 @@ class _Classifier(_BaseNet):
             raise ValueError(f"{classes.shape[0]} classes for a {head.name} head with {k} unit(s) "
                              f"(expected {want})")
 
-    def _predicts_one_class(self, X):
+    def _degenerate(self, X, y):
         if self._multilabel():
             return None
         predicted = np.unique(to_numpy(self.predict(X)))
@@ -150,6 +150,17 @@ class _Regressor(_BaseNet):
         if head.n_classes(state.n_outputs) is not None or state.y_ndim not in (1, 2):
             raise ValueError(f"a regressor needs a regression head (got {head.name!r}) and y_ndim 1 "
                              f"or 2 (got {state.y_ndim!r})")
+
+    def _degenerate(self, X, y):
+        predicted = to_numpy(self.predict(X))
+        predicted = predicted.reshape(predicted.shape[0], -1)
+        target = np.asarray(to_numpy(y), dtype=np.float64).reshape(predicted.shape[0], -1)
+        flat = np.ptp(predicted, axis=0) <= 1e-9 * (1.0 + np.abs(predicted).max(axis=0))
+        if np.any(flat & (np.ptp(target, axis=0) > 0)):
+            return ("it predicts the same value for every training sample (an output collapsed: dead "
+                    "ReLUs or a cost that blew up). Scale y too (e.g. standardise it), and lower "
+                    "learning_rate")
+        return None
 
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch of training (one step for full batch), continuing from the current

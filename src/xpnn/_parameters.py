@@ -17,8 +17,16 @@ def _real(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _finite(value):
+    """math.isfinite, False for an int too large for a float (10**400) instead of OverflowError."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def check_positive_float(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not _finite(value) \
             or value <= 0:
         raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
     return float(value)
@@ -75,14 +83,14 @@ def check_backend_spec(value, name):
 
 
 def check_non_negative_float(value, name):
-    if not _real(value) or not math.isfinite(value) or value < 0:
+    if not _real(value) or not _finite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
     return float(value)
 
 
 def check_fraction(value, name, *, upper_open=False, positive=False):
     """A number in [0, 1] (``positive``: above 0; ``upper_open``: below 1)."""
-    ok = _real(value) and math.isfinite(value)
+    ok = _real(value) and _finite(value)
     ok = ok and (value > 0 if positive else value >= 0) and (value < 1 if upper_open else value <= 1)
     if not ok:
         low = "0 <" if positive else "0 <="

@@ -26,6 +26,9 @@ def _kind(x):
 
 
 def _host(x, name, accept_sparse=False):
+    if isinstance(x, np.ma.MaskedArray) and np.ma.is_masked(x):
+        raise ValueError(f"{name} is a masked array with masked entries; fill them (e.g. "
+                         f"{name}.filled(...)) or drop those rows first")
     if hasattr(x, "tocsr") or hasattr(x, "toarray"):
         if accept_sparse:
             return np.asarray(x.toarray())
@@ -225,6 +228,8 @@ def check_score_y(y, n_samples, n_columns=None):
         if y.ndim != 2 or y.shape[1] != n_columns:
             raise ValueError(f"y must be (n_samples, {n_columns}) for this multilabel model; got "
                              f"shape {tuple(y.shape)}")
+        if y.dtype.kind not in "biuf" or not np.all((y == 0) | (y == 1)):
+            raise ValueError("a multilabel y must be a 0/1 indicator matrix")
         return y
     y = _raveled_column(y)
     if y.ndim != 1:
@@ -342,6 +347,11 @@ def check_sample_weight(sample_weight, n_samples):
         raise ValueError(f"sample_weight must be >= 0; got negative weights (min {w.min()})")
     if not np.any(w > 0):
         raise ValueError("sample_weight is all zero: at least one sample needs a positive weight")
+    with np.errstate(over="ignore"):
+        total = np.sum(w)
+    if not np.isfinite(total):
+        raise ValueError(f"sample_weight sums to infinity (weights up to {w.max():.3g}); rescale them "
+                         "(only their ratios matter)")
     return w
 
 

@@ -152,6 +152,19 @@ class Backend:
             return da.from_array(chunk, chunks=("auto",) + host.shape[1:])
         return self.xp.asarray(host, device=self.device)
 
+    def require_finite(self, x: Any, message: str) -> Any:
+        """``x``, after checking it holds no NaN or infinity (ValueError(message) if it does):
+        now, with one read, on eager backends; when computed, block by block, on lazy ones."""
+        if self.is_lazy:
+            def check(block):
+                if not bool(np.all(np.isfinite(to_numpy(block)))):
+                    raise ValueError(message)
+                return block
+            return x.map_blocks(check, dtype=x.dtype)
+        if not bool(self.xp.all(self.xp.isfinite(x))):
+            raise ValueError(message)
+        return x
+
     def take_rows(self, x: Any, index: Any) -> Any:
         """The rows ``index`` (host integers) of this backend's 2-D array ``x``, gathered once."""
         if self.is_lazy:

@@ -41,6 +41,37 @@ def _fail(message):
     raise SystemExit(2)
 
 
+def _writable_file(path, option):
+    """Stop (one line, exit 2) before any work when ``path`` cannot be written."""
+    import os
+
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        _fail(f"{option} {path}: the folder {folder} does not exist or is not writable")
+
+
+def _writable_folder(path, option):
+    import os
+
+    target = os.path.abspath(path)
+    while not os.path.exists(target):  # the nearest folder that exists must be writable
+        target = os.path.dirname(target)
+    if not os.path.isdir(target) or not os.access(target, os.W_OK):
+        _fail(f"{option} {path}: cannot create or write there ({target} is not a writable folder)")
+
+
+def _checked_backends(names):
+    """Each name of a comma list checked before a long run (one line, exit 2 on a typo)."""
+    from ._config import _canonical
+
+    for name in names:
+        try:
+            _canonical(name)
+        except ValueError as exc:
+            _fail(str(exc))
+    return names
+
+
 def _course(args):
     from tqdm import tqdm
 
@@ -48,6 +79,7 @@ def _course(args):
 
     if args.plot:
         _require_matplotlib("--plot")
+        _writable_file(args.plot, "--plot")
     with tqdm(total=total_iterations(args.seeds, args.quick), unit="it", disable=None,
               desc="training", leave=False) as bar:
         results = run_course(backend=_checked_backend(args), dtype=args.dtype, seeds=args.seeds,
@@ -68,7 +100,15 @@ def _bench(args):
 
     from . import bench
 
-    backends = tuple(args.backend.split(",")) if args.backend else ("numpy", "gpu")
+    backends = _checked_backends(tuple(args.backend.split(","))) if args.backend else ("numpy", "gpu")
+    old = None
+    if args.compare:
+        try:
+            with open(args.compare) as f:
+                old = json.load(f)
+        except (OSError, ValueError) as exc:
+            _fail(f"--compare {args.compare}: cannot read a benchmark run ({exc})")
+    _writable_folder(args.out, "--out")
     dtypes = (args.dtype,) if args.dtype else ("float64", "float32")
     profile = "full" if args.full else "quick"
     with tqdm(total=bench.count_cases(profile, backends, dtypes, args.dask, loops=not args.no_loops),
@@ -81,9 +121,8 @@ def _bench(args):
     print(bench.report.format_table(run))
     for path in bench.report.write(run, args.out):
         print(f"wrote {path}")
-    if args.compare:
-        with open(args.compare) as f:
-            lines, regressed = bench.report.compare(run, json.load(f), args.threshold)
+    if old is not None:
+        lines, regressed = bench.report.compare(run, old, args.threshold)
         print("\n".join(lines))
         if regressed:
             print(f"slower than {args.threshold}x the old median: see SLOWER above")
@@ -95,6 +134,7 @@ def _lesson(args):
     from .lessons import run
 
     _require_matplotlib("xpnn lesson")
+    _writable_folder(args.out, "--out")
     run(_LESSON_ALIASES.get(args.name, args.name), backend=_checked_backend(args), out=args.out,
         quick=args.quick)
     return 0

@@ -106,6 +106,9 @@ def r2(Z, Y, S=None):
     is constant scores 1 if predicted exactly, else 0 (as scikit-learn does)."""
     xp = namespace(Z, Y)
     S = xp.ones((1, Y.shape[1]), dtype=Y.dtype) if S is None else S
+    scale = xp.max(xp.abs(Y), axis=1, keepdims=True)  # R² is scale-free: no overflow near 1e300
+    scale = xp.where(scale > 0, scale, 1.0)
+    Y, Z = Y / scale, Z / scale
     mean = xp.sum(S * Y, axis=1, keepdims=True) / xp.sum(S)
     residual = xp.sum(S * (Y - Z) ** 2, axis=1)
     total = xp.sum(S * (Y - mean) ** 2, axis=1)

@@ -181,8 +181,8 @@ def loop(source, params, activations, *, optimizer, n_epochs, head="sigmoid", al
         scored, epoch_cost = (before, cost) if source.full_batch else (params, total / source.total_weight)
         values = read_scalars(epoch_cost, *([] if monitor is None else [monitor.score(scored)]))
         noticed = epoch
-        if not math.isfinite(values[0]) and source.replayable and log.on_divergence != "continue":
-            values[0], noticed = _first_non_finite(step, source, checkpoint, epoch)
+        if log.diverges(values[0]) and source.replayable and log.on_divergence != "continue":
+            values[0], noticed = _first_diverged(step, source, checkpoint, epoch, log)
         elif math.isfinite(values[0]):
             checkpoint = (epoch, before, state_before, t_before)
         stop = log.record(noticed, values[0], scored)
@@ -217,16 +217,16 @@ def run_lbfgs(X, Y, params, activations, *, head="sigmoid", S=None, alpha=0.0, m
     return Result(unflatten(solution.x, params), costs, solution.n_iter, None, solution.n_iter), solution
 
 
-def _first_non_finite(step, source, checkpoint, noticed):
-    """Full batch, no dropout: replay the deterministic iterations since the last finite check
-    to find the first with a non-finite cost (host reads only on this divergence path, never in
-    normal training). Returns (that cost, that iteration)."""
+def _first_diverged(step, source, checkpoint, noticed, log):
+    """Full batch, no dropout: replay the deterministic iterations since the last good check to
+    find the first whose cost diverged (host reads only on this divergence path, never in normal
+    training). Returns (that cost, that iteration)."""
     epoch, params, state, t = checkpoint
     (batch,) = source.epoch(None)
     while True:
         new_params, new_state, cost = step(params, state, t + 1, batch, True)
         cost = read_scalars(cost)[0]
-        if not math.isfinite(cost) or epoch >= noticed:
+        if log.diverges(cost) or epoch >= noticed:
             return cost, epoch
         params, state, t, epoch = new_params, new_state, t + 1, epoch + 1
 
@@ -283,12 +283,16 @@ class _Monitor:
         return self.no_improvement >= self.config.n_iter_no_change
 
 
+GROWTH = 1e3  # a recorded cost this many times the first (above 0.01) is divergence, not noise
+
+
 class CostLog:
     """The costs read back during training, the last parameters whose cost was finite, and what
-    to do on divergence (raise :class:`xpnn.DivergenceError`, or warn and keep those parameters)."""
+    to do on divergence (raise :class:`xpnn.DivergenceError`, or warn and keep those parameters):
+    a non-finite cost, or one that grew ``GROWTH`` times the first recorded."""
 
     def __init__(self, params, learning_rate, on_divergence="raise", callback=None, unit="iteration"):
-        self.costs, self.last_finite = [], params
+        self.costs, self.last_finite, self.first = [], params, None
         self.learning_rate = "" if learning_rate is None else f" with learning_rate={learning_rate}"
         self.on_divergence, self.callback, self.unit = on_divergence, callback, unit
 
@@ -296,14 +300,22 @@ class CostLog:
         """Record the cost of ``params`` at iteration (or epoch) ``index``; returns the params to
         stop with (divergence with on_divergence="warn", or a callback returning False; raises
         DivergenceError with "raise"), else None."""
-        if not math.isfinite(cost) and self.on_divergence != "continue":
-            return self._diverged(f"the cost became {cost} at {self.unit} {index}")
+        if self.on_divergence != "continue" and self.diverges(cost):
+            if not math.isfinite(cost):
+                return self._diverged(f"the cost became {cost} at {self.unit} {index}")
+            return self._diverged(f"the cost grew from {self.first:.6g} to {cost:.6g} at {self.unit} {index}")
+        if self.first is None and math.isfinite(cost):
+            self.first = cost
         self.costs.append(cost)
         if math.isfinite(cost):
             self.last_finite = params
         if self.callback is not None and self.callback(index, cost) is False:
             return params
         return None
+
+    def diverges(self, cost):
+        """True for a cost that is not finite, or ``GROWTH`` times the first recorded (above 0.01)."""
+        return not math.isfinite(cost) or (self.first is not None and cost > GROWTH * max(self.first, 1e-2))
 
     def finish(self, params):
         """The parameters at the end of training, after one check that they are finite (none
