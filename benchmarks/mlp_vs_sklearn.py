@@ -89,7 +89,8 @@ def summarise(rows):
                                           for e, s in scores.items()},
                       **{f"{e} fit s": round(med[e]["fit_s"], 3) for e in med},
                       **{f"{e} epochs": med[e]["n_iter"] for e in med},
-                      "xpnn-mlp / sklearn per epoch": round(med["xpnn-mlp"]["epoch_s"] / med["sklearn"]["epoch_s"], 2)})
+                      "xpnn-mlp / sklearn per epoch":
+                          round(med["xpnn-mlp"]["epoch_s"] / med["sklearn"]["epoch_s"], 2)})
     return table
 
 
