@@ -134,3 +134,16 @@ def test_mlp_classifier_on_jax_matches_numpy_in_float32():
     assert lbfgs.score(X, y) > 0.9
     with pytest.raises(ValueError, match="adaptive.*compiled jax step"):
         xpnn.MLPClassifier(solver="sgd", learning_rate="adaptive", backend="jax", dtype="float32").fit(X, y)
+
+
+def test_a_decaying_rate_compiles_once_across_fits(monkeypatch):
+    traced = []
+    forward = network.forward
+    monkeypatch.setattr(training, "forward", lambda *a, **k: traced.append(1) or forward(*a, **k))
+    kw = dict(hidden_layer_sizes=(5,), n_iter=6, learning_rate=0.05, random_state=0, dtype="float32",
+              optimizer="adam", learning_rate_decay="inverse", decay_rate=0.3, cost_every=3, backend="jax")
+    for _ in range(3):
+        xpnn.DeepNet(**kw).fit(X, y)
+    model = xpnn.DeepNet(warm_start=True, **kw).fit(X, y)
+    model.partial_fit(X, y)
+    assert len(traced) == 2  # record=True and record=False, for all five calls

@@ -406,3 +406,23 @@ def test_course_estimators_offer_lbfgs():
     for options in (dict(batch_size=10), dict(dropout=0.2), dict(early_stopping=True)):
         with pytest.raises(ValueError, match="optimizer='lbfgs' is full-batch"):
             xpnn.DeepNet((8,), optimizer="lbfgs", **options).fit(X, y)
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "rmsprop", "adam"])
+def test_numpy_scalar_hyperparameters_keep_a_float32_model_float32(optimizer, backend, rng):
+    """What a grid built with np.logspace hands over: every float hyperparameter a np.float64.
+    The checked values are Python floats, so the arithmetic stays in the model's dtype."""
+    X, y = rng.standard_normal((40, 3)), (rng.random(40) > 0.5).astype(int)
+    f64 = np.float64
+    model = xpnn.DeepNet((4,), dtype="float32", backend=backend, n_iter=6, batch_size=16, random_state=0,
+                         optimizer=optimizer, learning_rate=f64(0.01), beta_1=f64(0.9), beta_2=f64(0.99),
+                         epsilon=f64(1e-7), alpha=f64(0.1), dropout=f64(0.1), learning_rate_decay="inverse",
+                         decay_rate=f64(0.5), early_stopping=True, validation_fraction=f64(0.2),
+                         tol=f64(1e-4), n_iter_no_change=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", xpnn.ConvergenceWarning)
+        model.fit(backend.asarray(X, "float32"), y)
+    assert all(p.dtype == np.float32 for p in model.params_.values())
+    state = model._train_state[1]
+    leaves = [v for pair in state.values() for v in (pair if isinstance(pair, tuple) else (pair,))]
+    assert all(str(leaf.dtype).endswith("float32") for leaf in leaves), [leaf.dtype for leaf in leaves]

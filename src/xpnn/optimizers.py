@@ -143,20 +143,22 @@ def hyperparameters(name):
 def get_optimizer(name, learning_rate, **hyperparameters) -> Optimizer:
     """The :class:`Optimizer` ``name`` with ``learning_rate`` (a float or a schedule lr(t)).
 
-    With a constant rate the same settings return the same Optimizer object, so a compiled
-    training step (JAX) is reused across fits instead of compiled again."""
+    The same settings (a rate, or the same schedule object: :func:`decay_schedule` returns one
+    per set of numbers) return the same Optimizer object, so a compiled training step (JAX) is
+    reused across fits instead of compiled again."""
     if isinstance(name, Optimizer):
         return name
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose from {sorted(OPTIMIZERS)}")
-    if callable(learning_rate):
-        return OPTIMIZERS[name](learning_rate, **hyperparameters)
-    return _constant_rate(name, float(learning_rate), tuple(sorted(hyperparameters.items())))
+    rate = learning_rate if callable(learning_rate) else float(learning_rate)
+    hyperparameters = tuple(sorted((k, float(v) if isinstance(v, float) else v)
+                                   for k, v in hyperparameters.items()))
+    return _cached(OPTIMIZERS[name], rate, hyperparameters)
 
 
 @functools.lru_cache(maxsize=64)
-def _constant_rate(name, learning_rate, hyperparameters):
-    return OPTIMIZERS[name](learning_rate, **dict(hyperparameters))
+def _cached(make, learning_rate, hyperparameters):
+    return make(learning_rate, **dict(hyperparameters))
 
 
 # ------------------------------------------------------------------- learning-rate decay
@@ -184,9 +186,15 @@ def decay_schedule(learning_rate, decay=None, *, decay_rate=1.0, decay_interval=
     """
     if decay is None:
         return learning_rate
-    try:
-        formula = DECAYS[decay]
-    except (KeyError, TypeError):
+    if not isinstance(decay, str) or decay not in DECAYS:
         raise ValueError(f"unknown learning_rate_decay {decay!r}; choose from "
-                         f"{[None, *sorted(DECAYS)]}") from None
+                         f"{[None, *sorted(DECAYS)]}")
+    return _schedule(DECAYS[decay], float(learning_rate), float(decay_rate), int(decay_interval),
+                     int(steps_per_epoch))
+
+
+@functools.lru_cache(maxsize=64)
+def _schedule(formula, learning_rate, decay_rate, decay_interval, steps_per_epoch):
+    """One schedule object per set of numbers: a compiled step that takes it as a static argument
+    (JAX) is compiled once for them, not once per fit."""
     return lambda t: formula(learning_rate, decay_rate, decay_interval, (t - 1) // steps_per_epoch)
