@@ -237,3 +237,38 @@ def test_the_command_line_checks_arguments_and_paths_before_any_work(capsys, tmp
         with pytest.raises(SystemExit) as exit_:
             main(argv)
         assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_predictions_never_tear_while_another_thread_refits():
+    """predict_proba reads one snapshot of the fitted state per call: a refit between 2 and 3
+    classes gives (m, 2) or (m, 3) probabilities that sum to 1, never a mix. (A race: against the
+    code before the snapshot it failed in about half of the runs.)"""
+    import threading
+
+    y3 = np.digitize(X[:, 0], [-0.5, 0.5])
+    model = xpnn.DeepNet((4,), n_iter=3, random_state=0).fit(X, y)
+    errors, shapes, stop = [], set(), threading.Event()
+
+    def refit():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for i in range(120):
+                model.fit(X, y if i % 2 else y3)
+        stop.set()
+
+    def predict():
+        while not stop.is_set():
+            try:
+                proba = model.predict_proba(X)
+                shapes.add(proba.shape)
+                np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-9)
+                assert set(model.predict(X).tolist()) <= {0, 1, 2}
+            except Exception as exc:  # noqa: BLE001 - any error here is the bug
+                errors.append(exc)
+                return
+    threads = [threading.Thread(target=refit), threading.Thread(target=predict)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and shapes <= {(60, 2), (60, 3)}

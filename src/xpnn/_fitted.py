@@ -15,13 +15,30 @@ from .network import forward, layer_activations, n_layers
 
 
 class _Fitted:
-    """What a fitted estimator holds and does with it; :class:`xpnn._base._BaseNet` fits it."""
+    """What a fitted estimator holds and does with it; :class:`xpnn._base._BaseNet` fits it.
+
+    A fit publishes its :class:`FittedState` as one attribute (``_published``) beside the public
+    ones; predictions read that one attribute once per call, so a concurrent refit never tears a
+    prediction (old parameters with new classes). ``params_`` is its parameter dict."""
+
+    @property
+    def params_(self):
+        """The fitted parameters in course notation, {"W1": (n1, n_x), "b1": (n1, 1), ...}:
+        read-only host arrays. Predictions follow them: replace an entry, or the whole dict."""
+        try:
+            return self.__dict__["_published"].params
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute 'params_'") from None
+
+    @params_.setter
+    def params_(self, params):
+        self.__dict__["_published"] = self._published._replace(params=params)
 
     # ------------------------------------------------------------------- fitted state
     def fitted_state(self):
         """The fitted state as a :class:`FittedState` (what :meth:`save` writes)."""
         self._check_fitted()
-        return FittedState(self.params_, self.costs_, self.n_features_in_, self.n_iter_, self._head,
+        return FittedState(self._published.params, self.costs_, self.n_features_in_, self.n_iter_, self._head,
                            self.n_outputs_, getattr(self, "classes_", None), getattr(self, "_y_ndim", None),
                            self.validation_scores_, self.best_iteration_,
                            getattr(self, "feature_names_in_", None))
@@ -83,8 +100,8 @@ class _Fitted:
         fitted = dict(backend_=backend, n_features_in_=state.n_features_in, n_outputs_=state.n_outputs,
                       _head=state.head, out_activation_=self._out_activation_name(state.head),
                       n_iter_=state.n_iter, costs_=state.costs, validation_scores_=state.validation_scores,
-                      best_iteration_=state.best_iteration, params_=params, _device_params=cached,
-                      **self._target_attributes(state))
+                      best_iteration_=state.best_iteration, _published=state._replace(params=params),
+                      _device_params=cached, **self._target_attributes(state))
         if train_state is not None:
             fitted["_train_state"] = train_state
         if state.feature_names is not None:
@@ -116,23 +133,32 @@ class _Fitted:
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
+        params = state.pop("params_", None)  # pickled before the fitted state was one attribute
         self.__dict__.update(state)
-        if "params_" in state:
+        if params is not None and "_published" not in state:
+            self.__dict__.setdefault("_head", state.get("out_activation_"))
+            self.__dict__["_published"] = FittedState(
+                params, state.get("costs_"), state.get("n_features_in_"), state.get("n_iter_"), self._head,
+                state.get("n_outputs_"), state.get("classes_"), state.get("_y_ndim"))
+        if "_published" in self.__dict__:
             self._device_params = {}
-            self.__dict__.setdefault("_head", state.get("out_activation_"))  # pickled before _head
 
     # --------------------------------------------------------------------- predicting
     def _check_fitted(self):
-        if not hasattr(self, "params_"):
+        """The published fitted state (NotFittedError before fit)."""
+        published = self.__dict__.get("_published")
+        if published is None:
             raise not_fitted_error()(f"This {type(self).__name__} instance is not fitted yet; "
                                      "call fit(X, y) before using it")
+        return published
 
-    def _params_on(self, backend):
-        """The fitted parameters on ``backend``, moved once and cached for exactly the arrays
-        ``params_`` holds now (``params_`` arrays are read-only; replacing one, or the dict,
-        moves the new ones), so predictions always follow ``params_``. Each cache entry holds
-        the host arrays it was made from and is matched to them by identity (``is``)."""
-        held = tuple(self.params_.items())
+    def _params_on(self, backend, params=None):
+        """The fitted parameters (``params``, else ``params_``) on ``backend``, moved once and
+        cached for exactly the arrays they hold now (``params_`` arrays are read-only; replacing
+        one, or the dict, moves the new ones), so predictions always follow ``params_``. Each
+        cache entry holds the host arrays it was made from and is matched to them by ``is``."""
+        held = tuple((self.params_ if params is None else params).items())
         self._device_params = {key: entry for key, entry in self._device_params.items()
                                if _same_arrays(entry[0], held)}
         key = backend_key(backend)
@@ -141,27 +167,27 @@ class _Fitted:
         return self._device_params[key][1]
 
     def _forward(self, X):
-        """Run the net on X; returns (A[L], Z[L]) (k, m) on X's backend, and whether X came from
-        the host.
+        """Run the net on X; returns (A[L], Z[L]) (k, m) on X's backend, whether X came from the
+        host, and the fitted state they came from (one snapshot: read once per call).
 
         Raises ValueError (one device read) when the logits are not finite: inputs so far outside
         the training range that the net's arithmetic overflowed (probabilities of exactly 0 or 1,
         or NaN, would follow)."""
-        self._check_fitted()
+        published = self._check_fitted()
         check_feature_names(self, X)
         backend = self.backend_ if is_host_array(X) else backend_of(X)
-        dtype = str(self.params_["W1"].dtype)  # the fitted dtype, whatever set_params did since
-        Xb = check_X(X, backend, dtype, n_features=self.n_features_in_, estimator=type(self).__name__,
+        dtype = str(published.params["W1"].dtype)  # the fitted dtype, whatever set_params did since
+        Xb = check_X(X, backend, dtype, n_features=published.n_features_in, estimator=type(self).__name__,
                      accept_sparse=self._accept_sparse)
-        params = self._params_on(backend)
-        activations = layer_activations(n_layers(params), self._hidden_activation(), self._head)
+        params = self._params_on(backend, published.params)
+        activations = layer_activations(n_layers(params), self._hidden_activation(), published.head)
         AL, caches = forward(Xb.T, params, activations)
         message = (f"{type(self).__name__} overflowed on this X: its logits hold NaN or infinity ({dtype}); "
                    "X has values far outside the range it was trained on (standardise X as for training)")
         ZL = backend.require_finite(caches[-1][1], message)
         if backend.is_lazy:  # the outputs carry the check: computing them raises
-            AL = get_head(self._head).activation(ZL)
-        return AL, ZL, is_host_array(X)
+            AL = get_head(published.head).activation(ZL)
+        return AL, ZL, is_host_array(X), published
 
 
 def _same_arrays(held, current):

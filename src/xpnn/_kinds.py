@@ -81,38 +81,41 @@ class _Classifier(_BaseNet):
             raise ValueError(f"`classes={list(classes)!r}` is not the same as on last call to "
                              f"partial_fit, was: {self.classes_!r}")
 
-    def _multilabel(self):
-        return self.n_outputs_ > 1 and get_head(self._head).class_index(
-            np.zeros((self.n_outputs_, 1))) is None
+    def _multilabel(self, published=None):
+        """Several labels per sample: the head names no single class (of ``published``, the
+        fitted state a prediction read, else the current one)."""
+        published = self._published if published is None else published
+        return published.n_outputs > 1 and get_head(published.head).class_index(
+            np.zeros((published.n_outputs, 1))) is None
 
     def decision_function(self, X):
         """Logits: shape (n_samples,) for two classes (of the positive class), else
         (n_samples, n_outputs). NumPy in, NumPy out; other backends' arrays stay there."""
-        _, Z, host = self._forward(X)
-        return _out(Z[0, :] if self.n_outputs_ == 1 else Z.T, host)
+        _, Z, host, published = self._forward(X)
+        return _out(Z[0, :] if published.n_outputs == 1 else Z.T, host)
 
     def predict_proba(self, X):
         """Probabilities, shape (n_samples, n_classes) in ``classes_`` order; for multilabel y,
         (n_samples, n_labels) with P(label = 1) in each column."""
-        A, _, host = self._forward(X)
-        if self.n_outputs_ == 1:
+        A, _, host, published = self._forward(X)
+        if published.n_outputs == 1:
             A = namespace(A).concat([1.0 - A, A], axis=0)
         return _out(A.T, host)
 
     def predict(self, X):
         """Predicted labels from ``classes_`` (the most probable class; for two classes, the
         positive one where P > 0.5); for multilabel y, the (n_samples, n_labels) 0/1 matrix."""
-        A, _, host = self._forward(X)
-        xp = namespace(A)
-        if self._multilabel():
+        A, _, host, published = self._forward(X)
+        xp, classes = namespace(A), published.classes
+        if self._multilabel(published):
             return _out(xp.astype(A.T > 0.5, xp.int64), host)
-        index = A[0, :] > 0.5 if self.n_outputs_ == 1 else xp.argmax(A, axis=0)
-        if self.classes_.shape[0] == 1:  # a single class seen at fit
+        index = A[0, :] > 0.5 if published.n_outputs == 1 else xp.argmax(A, axis=0)
+        if classes.shape[0] == 1:  # a single class seen at fit
             index = xp.zeros_like(index)
-        if host or self.classes_.dtype.kind not in "biuf":
-            return self.classes_[to_numpy(index).astype(int)]
-        classes = backend_of(A).asarray(self.classes_)
-        if self.n_outputs_ == 1:
+        if host or classes.dtype.kind not in "biuf":
+            return classes[to_numpy(index).astype(int)]
+        classes = backend_of(A).asarray(classes)
+        if published.n_outputs == 1:
             return xp.where(index, classes[1], classes[0])
         return xp.take(classes, index)
 
@@ -170,8 +173,8 @@ class _Regressor(_BaseNet):
 
     def predict(self, X):
         """Predictions of shape (n_samples,) for a 1-D y at fit, else (n_samples, n_outputs)."""
-        A, _, host = self._forward(X)
-        return _out(A[0, :] if self._y_ndim == 1 else A.T, host)
+        A, _, host, published = self._forward(X)
+        return _out(A[0, :] if published.y_ndim == 1 else A.T, host)
 
     def score(self, X, y, sample_weight=None):
         """R² of ``predict(X)`` against ``y`` (scikit-learn's definition, outputs averaged
