@@ -189,7 +189,11 @@ def test_early_stopping_stops_and_keeps_the_best_validation_score(rng):
     best = int(np.argmax(scores))
     assert model.best_iteration_ == 10 * best
     # the kept parameters are those of the best check: their validation score is the best one
-    assert max(scores) >= 0.95 and len(scores) - 1 - best >= 5
+    assert max(scores) >= 0.95
+    # patience is counted in epochs: 5 epochs round up to one check of 10, so training stopped at
+    # the first check that did not beat the best so far by tol, and at no check before it
+    improved = [scores[i] > max(scores[:i]) + 1e-4 for i in range(1, len(scores))]
+    assert improved[:-1] == [True] * (len(improved) - 1) and improved[-1] is False
 
 
 def test_early_stopping_holds_out_a_stratified_split():
@@ -426,3 +430,37 @@ def test_numpy_scalar_hyperparameters_keep_a_float32_model_float32(optimizer, ba
     state = model._train_state[1]
     leaves = [v for pair in state.values() for v in (pair if isinstance(pair, tuple) else (pair,))]
     assert all(str(leaf.dtype).endswith("float32") for leaf in leaves), [leaf.dtype for leaf in leaves]
+
+
+def test_every_epochs_cost_is_kept_and_read_once_per_record(monkeypatch, rng):
+    """loss_curve_ holds every epoch's cost; the device is read once per cost_every epochs (all
+    the costs since the last read in one transfer) and once at the end."""
+    X, y = rng.standard_normal((80, 3)), (rng.random(80) > 0.5).astype(int)
+    reads = []
+    read = training.read_scalars
+    monkeypatch.setattr(training, "read_scalars", lambda *a: reads.append(len(a)) or read(*a))
+    model = xpnn.DeepNet((4,), learning_rate=0.1, n_iter=175, cost_every=50, random_state=0).fit(X, y)
+    assert reads == [1, 50, 50, 50, 24]
+    assert len(model.loss_curve_) == 175 and model.loss_ == model.loss_curve_[-1]
+    np.testing.assert_array_equal(model.loss_curve_[::50], model.costs_)
+    assert model.best_loss_ == min(model.loss_curve_)
+    batches = xpnn.DeepNet((4,), learning_rate=0.1, n_iter=7, batch_size=16, random_state=0).fit(X, y)
+    assert len(batches.loss_curve_) == 7 and batches.loss_curve_[0] == batches.costs_[0]
+
+
+def test_tol_stops_a_stalled_training_loss_counted_in_epochs(rng):
+    X, y = rng.standard_normal((80, 3)), (rng.random(80) > 0.5).astype(int)
+    model = xpnn.DeepNet((4,), learning_rate=0.05, n_iter=20000, tol=1e-3, n_iter_no_change=10,
+                         cost_every=100, random_state=0).fit(X, y)
+    assert model.n_iter_ < 20000
+    curve = np.asarray(model.loss_curve_)
+    best_before = np.minimum.accumulate(curve)
+    stalled = curve[1:] > best_before[:-1] - 1e-3
+    run = 0
+    for flag in stalled:  # more than 10 stalled epochs in a row happened
+        run = run + 1 if flag else 0
+        if run > 10:
+            break
+    assert run > 10
+    plain = xpnn.DeepNet((4,), learning_rate=0.05, n_iter=300, random_state=0).fit(X, y)
+    assert plain.n_iter_ == 300  # tol=None: the course's fixed number of iterations

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import distributed, training
 from ._fitted import _Fitted, backend_key
+from ._mlp_rules import Plateau
 from ._state import FittedState, continuation_problem
 from ._parameters import (check_backend_spec, check_choice, check_dtype, check_hidden_sizes,
                           check_non_negative_float, check_parameters, check_positive_float,
@@ -47,7 +48,8 @@ class _BaseNet(_Fitted):
         "beta_1": fraction(upper_open=True), "beta_2": fraction(upper_open=True),
         "epsilon": check_positive_float, "alpha": check_non_negative_float,
         "dropout": check_rates, "validation_fraction": fraction(upper_open=True, positive=True),
-        "n_iter_no_change": check_positive_int, "tol": check_non_negative_float, "dtype": check_dtype,
+        "n_iter_no_change": check_positive_int, "tol": optional(check_non_negative_float),
+        "dtype": check_dtype,
         "hidden_layer_sizes": check_hidden_sizes, "n_hidden": check_positive_int,
         "random_state": check_seed, "backend": check_backend_spec,
     }
@@ -204,8 +206,11 @@ class _BaseNet(_Fitted):
             validation_scores=result.validation_scores,
             best_iteration=None if result.best_iteration is None else done + result.best_iteration,
             feature_names=names, **targets)
+        curve = None if result.curve is None else \
+            (list(self.__dict__.get("loss_curve_", [])) if warm else []) + list(result.curve)
         self._publish(state, backend, device_params=result.params,
-                      train_state=(backend_key(backend), result.state, result.t, self._optimizer_name(hp)))
+                      train_state=(backend_key(backend), result.state, result.t, self._optimizer_name(hp)),
+                      loss_curve=curve)
         return self
 
     def _train(self, hp, backend, Xb, Y, weights, dims, head, callback, n_epochs, warm, early_stopping):
@@ -223,6 +228,9 @@ class _BaseNet(_Fitted):
         if hp["optimizer"] == "lbfgs":
             return self._train_lbfgs(hp, backend, Xb, Y, weights, params, activations, head, n_epochs,
                                      early_stopping, callback)
+        plateau = None  # tol given without early stopping: stop when the training loss stalls
+        if hp["tol"] is not None and not early_stopping:
+            plateau = Plateau(hp, hp["learning_rate"], False, False, None)
         validation = None
         if early_stopping:
             Xb, Y, weights, validation = self._hold_out(hp, backend, Xb, Y, weights, head)
@@ -231,7 +239,8 @@ class _BaseNet(_Fitted):
                        batch_size=hp["batch_size"], alpha=hp["alpha"], dropout=hp["dropout"],
                        random_state=seed if t == 0 else [seed, t], cost_every=hp["cost_every"],
                        on_divergence=hp["on_divergence"], callback=callback, state=state, t=t,
-                       learning_rate=hp["learning_rate"], early_stopping=validation)
+                       learning_rate=hp["learning_rate"], early_stopping=validation, curve=True,
+                       on_epoch=plateau)
         if host:  # Dask: gradients from a map-reduce over the chunks
             return distributed.train(Xb, Y, params, activations, sample_weight=weights, **options)
         S = None if weights is None else backend.asarray(weights.reshape(1, -1), dtype=hp["dtype"])
@@ -253,7 +262,7 @@ class _BaseNet(_Fitted):
         S = None if weights is None else backend.asarray(weights.reshape(1, -1), dtype=hp["dtype"])
         result, _ = training.run_lbfgs(Xb.T, backend.asarray(Y.T, dtype=hp["dtype"]), params, activations,
                                        head=head, S=S, alpha=hp["alpha"], max_iter=n_epochs,
-                                       tol=hp["tol"], callback=callback)
+                                       tol=1e-4 if hp["tol"] is None else hp["tol"], callback=callback)
         return result._replace(costs=result.costs[hp["cost_every"] - 1::hp["cost_every"]])
 
     def _warm_params(self, backend, dtype):
@@ -291,8 +300,9 @@ class _BaseNet(_Fitted):
                              "(at least 2 are needed, and 1 to train on); use more samples, a larger "
                              "validation_fraction, or early_stopping=False")
         X_train, X_val = (backend.take_rows(Xb, i) for i in (train, held))
+        checks = math.ceil(hp["n_iter_no_change"] / hp["cost_every"])  # patience counted in epochs
         validation = training.EarlyStopping(X_val.T, backend.asarray(Y[held].T, dtype=hp["dtype"]),
-                                            hp["n_iter_no_change"], hp["tol"])
+                                            checks, 1e-4 if hp["tol"] is None else hp["tol"])
         return X_train, Y[train], None if weights is None else weights[train], validation
 
     def _warn_if_not_learning(self, X, y, one_class_is_suspect=True):

@@ -89,7 +89,7 @@ class _Fitted:
             raise ValueError(f"{state.costs.shape[0]} costs for {state.n_iter} iterations")
         self._check_targets(state, get_head(state.head))
 
-    def _publish(self, state, backend, *, device_params=None, train_state=None):
+    def _publish(self, state, backend, *, device_params=None, train_state=None, loss_curve=None):
         """Set every fitted attribute from ``state`` in one step (a concurrent reader sees the
         old model or the new one)."""
         params = {k: v for k, v in state.params.items()}
@@ -104,6 +104,10 @@ class _Fitted:
                       _device_params=cached, **self._target_attributes(state))
         if train_state is not None:
             fitted["_train_state"] = train_state
+        if loss_curve:  # every epoch's cost (scikit-learn's names)
+            finite = [c for c in loss_curve if c == c]
+            fitted.update(loss_curve_=loss_curve, loss_=loss_curve[-1],
+                          best_loss_=min(finite) if finite else float("nan"))
         if state.feature_names is not None:
             fitted["feature_names_in_"] = np.asarray(state.feature_names, dtype=object)
         else:

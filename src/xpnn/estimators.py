@@ -54,10 +54,14 @@ _COMMON_DOC = """
         layer; masks come from the backend's own RNG (see ``xpnn.backend.uniform_sampler``).
     early_stopping : bool, default False
         Hold out ``validation_fraction`` of the samples (stratified for classifiers), score them
-        (accuracy, or R² for regressors) at every recorded cost, stop after
-        ``n_iter_no_change`` checks without a ``tol`` improvement and keep the best parameters.
+        (accuracy, or R² for regressors) at every recorded cost, stop after ``n_iter_no_change``
+        epochs (rounded up to whole checks of ``cost_every`` epochs) without a ``tol``
+        improvement (1e-4 when ``tol`` is None) and keep the best parameters.
     validation_fraction : float, default 0.1; n_iter_no_change : int, default 10
-    tol : float, default 1e-4
+    tol : float or None, default None
+        Given without early stopping: stop when the training loss has not improved by ``tol``
+        for more than ``n_iter_no_change`` epochs (scikit-learn's rule, checked at each
+        recorded cost). None: the course's fixed number of iterations.
     warm_start : bool, default False
         ``fit`` continues from the current parameters and optimizer state.
 """
@@ -74,6 +78,7 @@ _CLASSIFIER_DOC = _COMMON_DOC + """    class_weight : None, "balanced" or dict {
     Attributes
     ----------
     classes_, n_features_in_, n_outputs_, out_activation_ ("sigmoid" or "softmax"), costs_,
+    loss_curve_ (every epoch's cost, read with the recorded ones), loss_, best_loss_,
     backend_, params_ ({"W1": (n1, n_x), "b1": (n1, 1), ...} as NumPy arrays, course
     notation), n_iter_ (iterations or epochs actually run), validation_scores_ and
     best_iteration_ (early stopping; else None).
@@ -86,7 +91,8 @@ _REGRESSOR_DOC = _COMMON_DOC + """
 
     Attributes
     ----------
-    n_features_in_, n_outputs_, out_activation_ ("identity"), costs_, backend_, params_, n_iter_,
+    n_features_in_, n_outputs_, out_activation_ ("identity"), costs_, loss_curve_, loss_,
+    best_loss_, backend_, params_, n_iter_,
     validation_scores_, best_iteration_.
 """
 
@@ -108,7 +114,7 @@ class LogisticRegression(_Classifier):
                  on_divergence="raise", batch_size=None,
                  optimizer="gd", learning_rate_decay=None, decay_rate=1.0, decay_interval=1000,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=0.0, dropout=0.0,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=None,
                  warm_start=False, strict=False, class_weight=None):
         assign(self, locals())
 
@@ -134,7 +140,7 @@ class ShallowNet(_Classifier):
                  cost_every=100, verbose=False, on_divergence="raise", batch_size=None,
                  optimizer="gd", learning_rate_decay=None, decay_rate=1.0, decay_interval=1000,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=0.0, dropout=0.0,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=None,
                  warm_start=False, strict=False, class_weight=None):
         assign(self, locals())
 
@@ -161,7 +167,7 @@ class DeepNet(_Classifier):
                  cost_every=100, verbose=False, on_divergence="raise", batch_size=None,
                  optimizer="gd", learning_rate_decay=None, decay_rate=1.0, decay_interval=1000,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=0.0, dropout=0.0,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=None,
                  warm_start=False, strict=False, class_weight=None):
         assign(self, locals())
 
@@ -191,7 +197,7 @@ class ShallowNetRegressor(_Regressor):
                  cost_every=100, verbose=False, on_divergence="raise", batch_size=None,
                  optimizer="gd", learning_rate_decay=None, decay_rate=1.0, decay_interval=1000,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=0.0, dropout=0.0,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=None,
                  warm_start=False, strict=False):
         assign(self, locals())
 
@@ -220,7 +226,7 @@ class DeepNetRegressor(_Regressor):
                  cost_every=100, verbose=False, on_divergence="raise", batch_size=None,
                  optimizer="gd", learning_rate_decay=None, decay_rate=1.0, decay_interval=1000,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=0.0, dropout=0.0,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=None,
                  warm_start=False, strict=False):
         assign(self, locals())
 

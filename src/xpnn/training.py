@@ -29,7 +29,8 @@ from .optimizers import gd
 
 class Result(NamedTuple):
     """What :func:`run` returns. ``n_iter`` counts the epochs (iterations for full batch)
-    actually run; ``state`` and ``t`` let a later call continue (warm start, partial_fit)."""
+    actually run; ``state`` and ``t`` let a later call continue (warm start, partial_fit);
+    ``curve`` holds every epoch's cost when asked for (``curve=True``)."""
     params: dict
     costs: list
     n_iter: int
@@ -37,6 +38,7 @@ class Result(NamedTuple):
     t: int
     validation_scores: list | None = None
     best_iteration: int | None = None
+    curve: list | None = None
 
 
 class EarlyStopping(NamedTuple):
@@ -124,7 +126,8 @@ class ArraySource:
 
 def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=None, batch_size=None,
         alpha=0.0, dropout=None, random_state=None, cost_every=100, on_divergence="raise",
-        callback=None, early_stopping=None, state=None, t=0, learning_rate=None, shuffle=True):
+        callback=None, early_stopping=None, state=None, t=0, learning_rate=None, shuffle=True,
+        curve=False, on_epoch=None):
     """Train on arrays of one device for ``n_epochs`` epochs; returns a :class:`Result`.
 
     Parameters
@@ -146,6 +149,10 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
         training stopped early or ran all ``n_epochs``.
     state, t : the optimizer state and step count to continue from (None, 0: a fresh start).
     learning_rate : only named in divergence messages.
+    curve, on_epoch : with ``curve=True`` every epoch's cost is computed too, kept on the device
+        and read with the next recorded one (one transfer per ``cost_every`` epochs, and one at
+        the end), into ``Result.curve``; ``on_epoch(epoch, cost)`` then sees each epoch's cost
+        in order and stops training by returning False.
     """
     rng = rng_from(random_state)
     hidden = [params[f"W{l}"].shape[0] for l in range(1, len(activations))]
@@ -153,13 +160,14 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
     return loop(source, params, activations, optimizer=optimizer, n_epochs=n_epochs, head=head,
                 alpha=alpha, rng=rng, cost_every=cost_every, on_divergence=on_divergence,
                 callback=callback, early_stopping=early_stopping, state=state, t=t,
-                learning_rate=learning_rate)
+                learning_rate=learning_rate, curve=curve, on_epoch=on_epoch)
 
 
 def loop(source, params, activations, *, optimizer, n_epochs, head="sigmoid", alpha=0.0, rng=None,
          cost_every=100, on_divergence="raise", callback=None, early_stopping=None, state=None, t=0,
-         learning_rate=None):
+         learning_rate=None, curve=False, on_epoch=None):
     """The epoch loop over a source's batches (see :func:`run` for the options)."""
+    curve, pending = ([] if curve else None), []
     state = optimizer.init(params) if state is None else state
     log = CostLog(params, learning_rate, on_divergence, callback,
                   "iteration" if source.full_batch else "epoch")
@@ -170,17 +178,24 @@ def loop(source, params, activations, *, optimizer, n_epochs, head="sigmoid", al
     step = source.stepper(activations=tuple(activations), head=head, alpha=alpha, optimizer=optimizer)
     for epoch in range(n_epochs):
         record = epoch % cost_every == 0
+        measure = record or curve is not None
         before, state_before, t_before, total = params, state, t, 0.0
         for batch in source.epoch(rng):
             t += 1
-            params, state, cost = step(params, state, t, batch, record)
-            if record and not source.full_batch:  # full batch records its one cost directly
+            params, state, cost = step(params, state, t, batch, measure)
+            if measure and not source.full_batch:  # full batch records its one cost directly
                 total = total + cost * source.weight(batch)
+        if measure:
+            pending.append(cost if source.full_batch else total / source.total_weight)
         if not record:
             continue
-        scored, epoch_cost = (before, cost) if source.full_batch else (params, total / source.total_weight)
-        values = read_scalars(epoch_cost, *([] if monitor is None else [monitor.score(scored)]))
-        noticed = epoch
+        scored = before if source.full_batch else params
+        values = read_scalars(*pending, *([] if monitor is None else [monitor.score(scored)]))
+        if curve is not None and _extend(curve, values[:len(pending)], epoch, on_epoch):
+            pending.clear()
+            return _result(params, log, epoch + 1, state, t, monitor, curve)
+        values, noticed = values[len(pending) - 1:], epoch
+        pending.clear()
         if log.diverges(values[0]) and source.replayable and log.on_divergence != "continue":
             values[0], noticed = _first_diverged(step, source, checkpoint, epoch, log)
         elif math.isfinite(values[0]):
@@ -189,11 +204,25 @@ def loop(source, params, activations, *, optimizer, n_epochs, head="sigmoid", al
         if stop is None and monitor is not None and monitor.update(epoch, values[1], scored):
             stop = monitor.best
         if stop is not None:
-            return _result(stop, log, epoch + 1, state, t, monitor)
+            return _result(stop, log, epoch + 1, state, t, monitor, curve)
+    if pending:  # the epochs after the last recorded one
+        stopped = _extend(curve, read_scalars(*pending), n_epochs - 1, on_epoch)
+        del stopped  # training has ended either way
     final = log.finish(params)
     if monitor is not None and monitor.best is not None:  # early stopping keeps its best check
         final = monitor.best
-    return _result(final, log, n_epochs, state, t, monitor)
+    return _result(final, log, n_epochs, state, t, monitor, curve)
+
+
+def _extend(curve, costs, last_epoch, on_epoch):
+    """Append the epochs' costs (the last is ``last_epoch``'s); True when ``on_epoch`` asks to
+    stop at one of them."""
+    first = last_epoch - len(costs) + 1
+    for i, cost in enumerate(costs):
+        curve.append(cost)
+        if on_epoch is not None and on_epoch(first + i, cost) is False:
+            return True
+    return False
 
 
 def run_lbfgs(X, Y, params, activations, *, head="sigmoid", S=None, alpha=0.0, max_iter=200,
@@ -231,10 +260,10 @@ def _first_diverged(step, source, checkpoint, noticed, log):
         params, state, t, epoch = new_params, new_state, t + 1, epoch + 1
 
 
-def _result(params, log, n_iter, state, t, monitor):
+def _result(params, log, n_iter, state, t, monitor, curve=None):
     scores = None if monitor is None else monitor.scores
     best = None if monitor is None else monitor.best_iteration
-    return Result(params, log.costs, n_iter, state, t, scores, best)
+    return Result(params, log.costs, n_iter, state, t, scores, best, curve)
 
 
 def dropout_masks(sampler, rates, sizes, m, like):
