@@ -49,7 +49,10 @@ intersphinx_mapping = {}  # the build needs no network
 html_theme = "pydata_sphinx_theme"
 html_title = f"xpnn {release}"
 html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["xpnn.css"]  # wide tables and code lines scroll instead of being clipped
+# pages with no sub-pages get no (empty) "Section Navigation" sidebar
+html_sidebars = {"getting_started": [], "api": [], "index": []}
 
 
 def _quick(gallery_conf, script_vars):

@@ -13,9 +13,9 @@ Moons (300 points, noise 0.2, our generator with seed 3), layers [2, 5, 2, 1], H
 mini-batches of 64, 5000 epochs, training accuracy:
 
 .. csv-table::
-   :header: "optimizer", "lr 0.0007", "lr0 0.1, scheduled decay (rate 1, every 1000 epochs)",
-            "course, lr 0.0007"
+   :header-rows: 1
 
+   "optimizer", "lr 0.0007", "lr0 0.1, scheduled decay (rate 1, every 1000 epochs)", "course, lr 0.0007"
    "gd", "87.67", "87.67", "79.7"
    "momentum", "87.67", "98.33", "–"
    "adam", "98.00", "98.00", "94.0"

@@ -324,11 +324,14 @@ class _BaseNet(_Fitted):
         return None
 
     def _reporter(self, callback):
+        """``callback`` preceded by the course's line for each recorded cost when verbose
+        ("iteration" for full batch, "epoch" with mini-batches)."""
         if not self.verbose:
             return callback
+        unit = "iteration" if getattr(self, "batch_size", None) is None else "epoch"
 
         def report(i, cost):
-            print(f"Cost after iteration {i}: {cost:f}")
+            print(f"Cost after {unit} {i}: {cost:f}")
             return None if callback is None else callback(i, cost)
         return report
 

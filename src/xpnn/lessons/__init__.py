@@ -35,7 +35,6 @@ def show(name, out="lessons"):
     documentation's gallery, which collects open figures)."""
     import matplotlib.pyplot as plt
 
-    figure = plt.figure(figsize=(9, 6))
+    plt.figure(figsize=(9, 6))
     plt.imshow(plt.imread(f"{out}/{name}.png"))
     plt.axis("off")
-    return figure
