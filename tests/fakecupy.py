@@ -25,7 +25,8 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 
 _IMPLICIT = ("Implicit conversion to a NumPy array is not allowed. Please use `.get()` to "
              "construct a NumPy array explicitly.")
-_HOST_INPUT_OK = {"asarray", "array", "ascontiguousarray", "asanyarray"}  # host -> device copies
+_HOST_INPUT_OK = {"asarray", "array", "ascontiguousarray", "asanyarray",  # host -> device copies
+                  "take"}  # CuPy copies host (NumPy, list) indices to the device, as in __getitem__
 
 
 class OutOfMemoryError(MemoryError):
@@ -150,8 +151,8 @@ class ndarray(NDArrayOperatorsMixin):
     def __array_function__(self, func, types, args, kwargs):  # np.where(x, ...) -> CuPy's where
         return _wrap(func(*_unwrap(args), **{k: _unwrap(v) for k, v in kwargs.items()}))
 
-    def __getitem__(self, key):
-        return _wrap(self._data[_unwrap(key)])
+    def __getitem__(self, key):  # CuPy converts list and NumPy index arrays to device arrays
+        return _wrap(self._data[_unwrap(key, host_ok=True)])
 
     def __setitem__(self, key, value):
         self._data[_unwrap(key)] = _unwrap(value)

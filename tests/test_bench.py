@@ -130,3 +130,20 @@ def test_the_benchmark_suite_runs(tmp_path):
                           cwd=root, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert " passed" in done.stdout
+
+
+def test_a_failing_column_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch):
+    """Each case lands in the journal as it is measured; a wrong column is marked, not fatal."""
+    import xpnn.bench as bench
+
+    good = next(c for c in dot_cases(1000, xpnn_backends(["numpy"]), ["float64"])
+                if c.column == "xpnn-numpy-float64")  # the group's reference column
+    wrong = Case(good.group, "wrong", lambda: good.run() * 2.0, "float64")
+    monkeypatch.setattr(bench, "_gemm", lambda *a: {})
+    journal = tmp_path / "journal.jsonl"
+    out = bench._run("smoke", ("numpy",), ("float64",), None, [good, wrong], str(journal))
+    lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert [r["column"] for r in out["results"]] == [good.column]
+    assert out["failed"][0]["column"] == "wrong" and "disagrees" in out["failed"][0]["failed"]
+    assert [line["column"] for line in lines] == [good.column, "wrong"]
+    assert "FAILED" in report.format_table(out)

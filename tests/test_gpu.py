@@ -3,6 +3,7 @@ fakecupy.py, and the real CuPy where a GPU is usable) and the fixes a review of 
 CuPy-facing call asked for. None of this replaces a run on a real GPU."""
 
 import pickle
+import warnings
 import sys
 
 import numpy as np
@@ -210,13 +211,12 @@ def test_gpu_extras_exist_for_cuda_12_and_13():
 # ------------------------------------------------------------------ Dask with CuPy chunks
 
 @pytest.fixture
-def dask_cupy(monkeypatch, rng):
-    """A Dask X whose chunks are (stand-in) CuPy arrays, and its host copy."""
+def dask_cupy(cupy_backend, rng):
+    """A Dask X whose chunks are CuPy arrays (the stand-in, and the real CuPy where a GPU is
+    usable: marked gpu), and its host copy."""
     da = pytest.importorskip("dask.array")
-    fakecupy.install(monkeypatch)
-    cupy_be = xpnn.get_backend("cupy")
     X = rng.standard_normal((40, 3))
-    return da.from_array(cupy_be.asarray(X), chunks=(10, 3)), X
+    return da.from_array(cupy_backend.asarray(X), chunks=(10, 3)), X
 
 
 def test_to_numpy_of_dask_with_cupy_chunks(dask_cupy):
@@ -246,6 +246,36 @@ def test_fit_on_dask_with_cupy_chunks_equals_numpy(dask_cupy):
         np.testing.assert_allclose(on_dask.params_[key], on_numpy.params_[key], rtol=1e-10, atol=1e-12)
 
 
+def test_dask_with_cupy_chunks_trains_with_dropout_early_stopping_and_streamed_batches(dask_cupy):
+    """The one loop's options on CuPy chunks: masks drawn on the chunks' device per step, the
+    held-out rows on the host, streamed mini-batches moved to the device one chunk at a time."""
+    Xd, X = dask_cupy
+    y = (X[:, 0] > 0).astype(int)
+    for options in (dict(dropout=0.3), dict(early_stopping=True, validation_fraction=0.25, cost_every=2),
+                    dict(batch_size=10, optimizer="adam", learning_rate=0.01)):
+        model = xpnn.DeepNet(hidden_layer_sizes=(4,), n_iter=12, random_state=0, **options).fit(Xd, y)
+        assert model.backend_.name == "dask" and np.all(np.isfinite(model.costs_))
+        assert model.params_["W1"].dtype == np.float64
+
+
+def test_class_weights_mini_batches_and_pickling_on_every_backend(backend, rng):
+    """Class weights and shuffled mini-batches train the same on every backend as on NumPy; the
+    fitted model pickles and predicts the same after."""
+    X, y = rng.standard_normal((48, 3)), np.r_[np.zeros(36, int), np.ones(12, int)]
+    dtype = "float32" if backend.device is not None and "no_float64" in str(backend.device) else "float64"
+    kw = dict(hidden_layer_sizes=(5,), n_iter=8, batch_size=16, optimizer="momentum", learning_rate=0.1,
+              class_weight="balanced", random_state=0, dtype=dtype, cost_every=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", xpnn.ConvergenceWarning)
+        got = xpnn.DeepNet(backend=backend, **kw).fit(X, y)
+        want = xpnn.DeepNet(**kw).fit(X, y)
+    rtol = 1e-10 if dtype == "float64" else 1e-4
+    np.testing.assert_allclose(got.params_["W1"], want.params_["W1"], rtol=rtol, atol=rtol * 1e-2)
+    clone = pickle.loads(pickle.dumps(got))
+    Xb = backend.asarray(X, dtype)
+    np.testing.assert_array_equal(xpnn.to_numpy(clone.predict(Xb)), xpnn.to_numpy(got.predict(Xb)))
+
+
 @pytest.mark.slow
 def test_course_quick_on_the_gpu_backend(monkeypatch, capsys):
     pytest.importorskip("matplotlib")
@@ -255,3 +285,15 @@ def test_course_quick_on_the_gpu_backend(monkeypatch, capsys):
     assert cli.main(["course", "--quick", "--seeds", "1", "--backend", "gpu"]) == 0
     text = capsys.readouterr().out
     assert "cupy" in text and "fallback" not in text
+
+
+def test_out_of_memory_while_uploading_x_and_jax_resource_exhausted_are_clear(monkeypatch, data):
+    X, y = data
+    assert B.is_out_of_memory(RuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate"))
+    import xpnn._base as base
+
+    def fail(*args, **kwargs):
+        raise type("OutOfMemoryError", (RuntimeError,), {})("Out of memory allocating 8 GiB")
+    monkeypatch.setattr(base, "check_X", fail)
+    with pytest.raises(MemoryError, match="ran out of memory receiving X"):
+        xpnn.DeepNet(n_iter=2).fit(X, y)

@@ -172,8 +172,15 @@ class _BaseNet(_Fitted):
         backend = resolve_backend(self.backend, X, strict=getattr(self, "strict", False))
         names = feature_names(X)
         continuing = incremental and warm  # partial_fit on a fitted model: features and classes fixed
-        Xb = check_X(X, backend, hp["dtype"], n_features=self.n_features_in_ if continuing else None,
-                     estimator=type(self).__name__, accept_sparse=self._accept_sparse)
+        try:
+            Xb = check_X(X, backend, hp["dtype"], n_features=self.n_features_in_ if continuing else None,
+                         estimator=type(self).__name__, accept_sparse=self._accept_sparse)
+        except Exception as exc:
+            if is_out_of_memory(exc):
+                raise MemoryError(f"{backend.name} ({backend.device}) ran out of memory receiving X of "
+                                  f"shape {getattr(X, 'shape', '?')} as {hp['dtype']}: try dtype='float32' "
+                                  "or fewer samples per fit") from exc
+            raise
         m = Xb.shape[0]
         fixed = self.classes_ if continuing and hasattr(self, "classes_") else classes
         head, Y, targets, weights = self._targets(y, m, fixed)

@@ -95,6 +95,7 @@ def _course(args):
 
 def _bench(args):
     import json
+    import os
 
     from tqdm import tqdm
 
@@ -109,6 +110,7 @@ def _bench(args):
         except (OSError, ValueError) as exc:
             _fail(f"--compare {args.compare}: cannot read a benchmark run ({exc})")
     _writable_folder(args.out, "--out")
+    os.makedirs(args.out, exist_ok=True)
     dtypes = (args.dtype,) if args.dtype else ("float64", "float32")
     profile = "full" if args.full else "quick"
     with tqdm(total=bench.count_cases(profile, backends, dtypes, args.dask, loops=not args.no_loops),
@@ -117,7 +119,7 @@ def _bench(args):
             bar.set_postfix_str(f"{case.group} {case.column}", refresh=False)
             bar.update()
         run = bench.run(profile, backends, dtypes, progress=progress, with_dask=args.dask,
-                        loops=not args.no_loops)
+                        loops=not args.no_loops, journal=os.path.join(args.out, "journal.jsonl"))
     print(bench.report.format_table(run))
     for path in bench.report.write(run, args.out):
         print(f"wrote {path}")
@@ -127,7 +129,7 @@ def _bench(args):
         if regressed:
             print(f"slower than {args.threshold}x the old median: see SLOWER above")
             return 1
-    return 0
+    return 1 if run["failed"] else 0
 
 
 def _lesson(args):

@@ -116,6 +116,8 @@ def format_table(run):
                      f"the 1-worker speed, efficiency {100 * d['efficiency_2_workers']:.0f}%")
     for skip in run["skipped"]:
         lines.append(f"skipped {skip['what']}: {skip['reason']}")
+    for failure in run.get("failed", []):
+        lines.append(f"FAILED {failure['group']}/{failure['column']}: {failure['failed']}")
     return "\n".join(lines)
 
 
