@@ -168,3 +168,18 @@ def test_explicit_gpu_backend_on_cpu_machine_warns_and_labels_the_fallback(data)
     assert not model.backend_.is_gpu
     from xpnn.course import describe_backend
     assert describe_backend(model.backend_) == "numpy (cpu; fallback from 'gpu')"
+
+
+def test_predictions_in_blocks_equal_all_rows_at_once(monkeypatch):
+    """Large inputs run through the net in blocks of rows (the hidden layers of a block stay in
+    cache): the same probabilities as one pass over every row."""
+    import xpnn._fitted as fitted
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((1000, 6))
+    model = xpnn.DeepNet((16, 8), n_iter=20, random_state=0, init="he").fit(X, (X[:, 0] > 0).astype(int))
+    monkeypatch.setattr(fitted, "PREDICT_BLOCK", 0)
+    whole = model.predict_proba(X)
+    monkeypatch.setattr(fitted, "PREDICT_BLOCK", 128)  # 8 blocks, the last one short
+    np.testing.assert_allclose(model.predict_proba(X), whole, rtol=1e-12)
+    np.testing.assert_array_equal(model.predict(X), whole.argmax(axis=1))

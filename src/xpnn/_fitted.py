@@ -8,7 +8,7 @@ import numpy as np
 
 from ._state import FittedState
 from ._validation import check_feature_names, check_X
-from .backend import backend_of, is_host_array, move_tree, resolve_backend
+from .backend import backend_of, is_host_array, move_tree, namespace, resolve_backend
 from .exceptions import not_fitted_error
 from .heads import HEADS, get_head
 from .network import forward, layer_activations, n_layers
@@ -185,13 +185,29 @@ class _Fitted:
                      accept_sparse=self._accept_sparse)
         params = self._params_on(backend, published.params)
         activations = layer_activations(n_layers(params), self._hidden_activation(), published.head)
-        AL, caches = forward(Xb.T, params, activations)
+        AL, ZL = _forward_in_blocks(Xb, params, activations, 0 if backend.is_lazy else PREDICT_BLOCK)
         message = (f"{type(self).__name__} overflowed on this X: its logits hold NaN or infinity ({dtype}); "
                    "X has values far outside the range it was trained on (standardise X as for training)")
-        ZL = backend.require_finite(caches[-1][1], message)
+        ZL = backend.require_finite(ZL, message)
         if backend.is_lazy:  # the outputs carry the check: computing them raises
             AL = get_head(published.head).activation(ZL)
         return AL, ZL, is_host_array(X), published
+
+
+PREDICT_BLOCK = 4096  # rows per block: a block's hidden activations stay in cache (measured)
+
+
+def _forward_in_blocks(X_rows, params, activations, block):
+    """(A[L], Z[L]) (k, m) of X_rows (m, n_x), ``block`` rows at a time (0: all at once), so the
+    hidden layers of one block stay in cache and are freed before the next."""
+    m = X_rows.shape[0]
+    if not block or m <= block:
+        AL, caches = forward(X_rows.T, params, activations)
+        return AL, caches[-1][1]
+    outputs = [_forward_in_blocks(X_rows[start:min(start + block, m)], params, activations, 0)
+               for start in range(0, m, block)]
+    xp = namespace(outputs[0][0])
+    return (xp.concat([A for A, _ in outputs], axis=1), xp.concat([Z for _, Z in outputs], axis=1))
 
 
 def _same_arrays(held, current):
