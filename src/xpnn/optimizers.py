@@ -38,6 +38,12 @@ def descend(p, step, rate):
     return new
 
 
+def zeros_like_params(params):
+    """One zero array like each parameter: the state of the one-moment optimizers."""
+    xp = namespace(*params.values())
+    return {k: xp.zeros_like(p) for k, p in params.items()}
+
+
 def gd(learning_rate):
     """Plain gradient descent (the course's): no state."""
     lr = _rate(learning_rate)
@@ -54,15 +60,11 @@ def momentum(learning_rate, beta_1=0.9):
     beta = beta_1
     lr = _rate(learning_rate)
 
-    def init(params):
-        xp = namespace(*params.values())
-        return {k: xp.zeros_like(p) for k, p in params.items()}
-
     def update(params, grads, state, t):
         rate = lr(t)
         velocity = {k: beta * state[k] + (1 - beta) * grads[f"d{k}"] for k in params}
         return {k: p - rate * velocity[k] for k, p in params.items()}, velocity
-    return Optimizer(init, update)
+    return Optimizer(zeros_like_params, update)
 
 
 def rmsprop(learning_rate, beta_2=0.9, epsilon=1e-8):
@@ -71,26 +73,18 @@ def rmsprop(learning_rate, beta_2=0.9, epsilon=1e-8):
     beta = beta_2
     lr = _rate(learning_rate)
 
-    def init(params):
-        xp = namespace(*params.values())
-        return {k: xp.zeros_like(p) for k, p in params.items()}
-
     def update(params, grads, state, t):
         rate, xp = lr(t), namespace(*params.values())
         squares = {k: beta * state[k] + (1 - beta) * grads[f"d{k}"] ** 2 for k in params}
         return {k: p - rate * grads[f"d{k}"] / (xp.sqrt(squares[k]) + epsilon)
                 for k, p in params.items()}, squares
-    return Optimizer(init, update)
+    return Optimizer(zeros_like_params, update)
 
 
 def sgd(learning_rate, momentum=0.9, nesterovs_momentum=True):
     """scikit-learn's stochastic gradient descent: v <- μ v - lr dW, then W <- W + v, or with
     Nesterov's momentum W <- W + μ v - lr dW (μ = 0: plain gradient descent)."""
     lr = _rate(learning_rate)
-
-    def init(params):
-        xp = namespace(*params.values())
-        return {k: xp.zeros_like(p) for k, p in params.items()}
 
     def update(params, grads, state, t):
         rate = lr(t)
@@ -99,7 +93,7 @@ def sgd(learning_rate, momentum=0.9, nesterovs_momentum=True):
             return {k: p + (momentum * velocity[k] - rate * grads[f"d{k}"])
                     for k, p in params.items()}, velocity
         return {k: p + velocity[k] for k, p in params.items()}, velocity
-    return Optimizer(init, update)
+    return Optimizer(zeros_like_params, update)
 
 
 def adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8, epsilon_hat=False):
