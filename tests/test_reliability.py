@@ -233,7 +233,8 @@ def test_the_command_line_checks_arguments_and_paths_before_any_work(capsys, tmp
 
     for argv, message in ([["bench", "--backend", "nump"], "unknown backend 'nump'"],
                           [["bench", "--compare", str(tmp_path / "missing.json")], "cannot read a benchmark run"],
-                          [["course", "--plot", "/nonexistent/x.png"], "does not exist or is not writable"]):
+                          [["course", "--plot", "/nonexistent/x.png"], "cannot write there"],
+                          [["lesson", "broadcasting", "--out", "/proc/x"], "cannot write there"]):
         with pytest.raises(SystemExit) as exit_:
             main(argv)
         assert exit_.value.code == 2 and message in capsys.readouterr().err
@@ -272,3 +273,16 @@ def test_predictions_never_tear_while_another_thread_refits():
     for thread in threads:
         thread.join()
     assert errors == [] and shapes <= {(60, 2), (60, 3)}
+
+
+def test_xpnn_backend_from_the_environment_falls_back_with_one_clean_line(monkeypatch, capsys):
+    from xpnn.cli import _checked_backend, build_parser
+
+    if xpnn.gpu_available():
+        pytest.skip("a GPU is usable here: nothing falls back")
+    monkeypatch.setenv("XPNN_BACKEND", "gpu")
+    args = build_parser().parse_args(["course", "--quick"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a raw Python warning would raise here
+        backend = _checked_backend(args)
+    assert backend.name == "numpy" and capsys.readouterr().err.count("\n") == 1

@@ -20,10 +20,14 @@ def _add_backend_options(parser, dtype=True):
 def _checked_backend(args):
     """The --backend the user gave, resolved once here so that a typo or a strict GPU request
     that cannot be met ends with one line (exit 2), and a fallback warning names the CLI flag."""
+    import os
+
     from .backend import GPUUnavailableError, XpnnFallbackWarning, get_backend
 
-    if args.backend is None:
-        return None
+    if args.backend is None:  # $XPNN_BACKEND, resolved here too: one clean line, not a raw warning
+        args.backend = os.environ.get("XPNN_BACKEND") or None
+        if args.backend is None:
+            return None
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", XpnnFallbackWarning)
@@ -46,18 +50,23 @@ def _writable_file(path, option):
     import os
 
     folder = os.path.dirname(os.path.abspath(path)) or "."
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        _fail(f"{option} {path}: the folder {folder} does not exist or is not writable")
+    if not os.path.isdir(folder):
+        _fail(f"{option} {path}: cannot write there (the folder {folder} does not exist)")
+    _writable_folder(folder, option, shown=path)
 
 
-def _writable_folder(path, option):
+def _writable_folder(path, option, shown=None):
+    """Create ``path`` and write a probe file in it, or stop (one line, exit 2) before any work
+    (os.access is not enough: root passes it for /proc)."""
     import os
+    import tempfile
 
-    target = os.path.abspath(path)
-    while not os.path.exists(target):  # the nearest folder that exists must be writable
-        target = os.path.dirname(target)
-    if not os.path.isdir(target) or not os.access(target, os.W_OK):
-        _fail(f"{option} {path}: cannot create or write there ({target} is not a writable folder)")
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        _fail(f"{option} {shown or path}: cannot write there ({exc.strerror or exc})")
 
 
 def _checked_backends(names):
@@ -110,7 +119,6 @@ def _bench(args):
         except (OSError, ValueError) as exc:
             _fail(f"--compare {args.compare}: cannot read a benchmark run ({exc})")
     _writable_folder(args.out, "--out")
-    os.makedirs(args.out, exist_ok=True)
     dtypes = (args.dtype,) if args.dtype else ("float64", "float32")
     profile = "full" if args.full else "quick"
     with tqdm(total=bench.count_cases(profile, backends, dtypes, args.dask, loops=not args.no_loops),
