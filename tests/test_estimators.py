@@ -183,3 +183,13 @@ def test_predictions_in_blocks_equal_all_rows_at_once(monkeypatch):
     monkeypatch.setattr(fitted, "PREDICT_BLOCK", 128)  # 8 blocks, the last one short
     np.testing.assert_allclose(model.predict_proba(X), whole, rtol=1e-12)
     np.testing.assert_array_equal(model.predict(X), whole.argmax(axis=1))
+
+
+def test_a_long_verbose_fit_shows_a_progress_bar_and_still_pickles(capsys):
+    import pickle
+
+    X, y = make_planar(40, random_state=0)
+    model = xpnn.DeepNet((3,), n_iter=1200, cost_every=600, verbose=True, random_state=0).fit(X, y)
+    err = capsys.readouterr().err
+    assert "/1200" in err and "epoch/s" in err  # tqdm's bar, on stderr
+    assert pickle.loads(pickle.dumps(model)).n_iter_ == 1200

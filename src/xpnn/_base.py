@@ -197,8 +197,9 @@ class _BaseNet(_Fitted):
                      "afresh", UserWarning)
                 warm = False
         try:
-            result = self._train(hp, backend, Xb, Y, weights, dims, head, self._reporter(callback),
-                                 n_epochs, warm, early_stopping)
+            with self._progress_bar(n_epochs) as progress:
+                result = self._train(hp, backend, Xb, Y, weights, dims, head, self._reporter(callback),
+                                     n_epochs, warm, early_stopping, progress)
         except Exception as exc:
             if is_out_of_memory(exc):
                 raise MemoryError(out_of_memory_message(type(self).__name__, backend, dims, Xb.shape[0],
@@ -220,7 +221,8 @@ class _BaseNet(_Fitted):
                       loss_curve=curve)
         return self
 
-    def _train(self, hp, backend, Xb, Y, weights, dims, head, callback, n_epochs, warm, early_stopping):
+    def _train(self, hp, backend, Xb, Y, weights, dims, head, callback, n_epochs, warm, early_stopping,
+               progress=None):
         """Initialise (or continue) and train on the backend; Xb is (m, n_x) rows, Y (m, k) and
         weights (m,) (or None) host arrays. Returns a :class:`xpnn.training.Result`."""
         activations = layer_activations(len(dims) - 1, self._hidden_activation(), head)
@@ -247,7 +249,7 @@ class _BaseNet(_Fitted):
                        random_state=seed if t == 0 else [seed, t], cost_every=hp["cost_every"],
                        on_divergence=hp["on_divergence"], callback=callback, state=state, t=t,
                        learning_rate=hp["learning_rate"], early_stopping=validation, curve=True,
-                       on_epoch=plateau)
+                       on_epoch=plateau, progress=progress)
         if host:  # Dask: gradients from a map-reduce over the chunks
             return distributed.train(Xb, Y, params, activations, sample_weight=weights, **options)
         S = None if weights is None else backend.asarray(weights.reshape(1, -1), dtype=hp["dtype"])
@@ -330,6 +332,19 @@ class _BaseNet(_Fitted):
         """Why the fitted model is no better than a constant on (X, y), or None."""
         return None
 
+    LONG_FIT = 1000  # epochs from which a verbose fit shows a progress bar
+
+    def _progress_bar(self, n_epochs):
+        """A tqdm bar over the epochs of a long verbose fit (its ``update`` is the loop's
+        ``progress``: a host counter, no device read); else a do-nothing stand-in."""
+        import contextlib
+
+        if not self.verbose or n_epochs < self.LONG_FIT:
+            return contextlib.nullcontext(None)
+        from tqdm import tqdm
+
+        return _Updating(tqdm(total=n_epochs, unit="epoch", desc=type(self).__name__, leave=False))
+
     def _reporter(self, callback):
         """``callback`` preceded by the course's line for each recorded cost when verbose
         ("iteration" for full batch, "epoch" with mini-batches)."""
@@ -347,3 +362,17 @@ def assign(estimator, values):
     __init__ stores its arguments unchanged and does nothing else)."""
     for name in estimator._param_names():
         setattr(estimator, name, values[name])
+
+
+class _Updating:
+    """A tqdm bar as a context manager that yields its ``update``."""
+
+    def __init__(self, bar):
+        self.bar = bar
+
+    def __enter__(self):
+        return self.bar.update
+
+    def __exit__(self, *exc):
+        self.bar.close()
+        return False

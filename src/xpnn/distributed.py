@@ -40,7 +40,7 @@ def local_client(n_workers=None, *, gpu=False, **kwargs):
 def train(X_rows, Y_rows, params, activations, *, optimizer, n_epochs, batch_size=None,
           head="sigmoid", sample_weight=None, alpha=0.0, dropout=None, random_state=None,
           cost_every=100, on_divergence="raise", callback=None, early_stopping=None, state=None,
-          t=0, learning_rate=None, curve=False, on_epoch=None):
+          t=0, learning_rate=None, curve=False, on_epoch=None, progress=None):
     """Train on a Dask X (m, n_x) chunked along rows, host targets Y (m, k) (0/1 for sigmoid,
     one-hot for softmax, values for identity) and optional host weights (m,), through
     :func:`xpnn.training.loop` with every option it has. ``early_stopping`` holds host arrays
@@ -57,7 +57,7 @@ def train(X_rows, Y_rows, params, activations, *, optimizer, n_epochs, batch_siz
                 alpha=alpha, rng=rng, cost_every=cost_every, on_divergence=on_divergence,
                 callback=callback, early_stopping=early_stopping,
                 state=None if state is None else move_tree(state), t=t, learning_rate=learning_rate,
-                curve=curve, on_epoch=on_epoch)
+                curve=curve, on_epoch=on_epoch, progress=progress)
 
 
 def _masks(dropout, X, t, part):

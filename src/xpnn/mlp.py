@@ -127,7 +127,8 @@ class _MLP:
                  "optimization hasn't converged yet.", convergence_warning())
         return self
 
-    def _train(self, hp, backend, Xb, Y, weights, dims, head, callback, n_epochs, warm, early_stopping):
+    def _train(self, hp, backend, Xb, Y, weights, dims, head, callback, n_epochs, warm, early_stopping,
+               progress=None):
         dtype, rs = hp["dtype"], random_state_of(self.random_state)
         activations = layer_activations(len(dims) - 1, self._hidden_activation(), head)
         if warm:

@@ -127,7 +127,7 @@ class ArraySource:
 def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=None, batch_size=None,
         alpha=0.0, dropout=None, random_state=None, cost_every=100, on_divergence="raise",
         callback=None, early_stopping=None, state=None, t=0, learning_rate=None, shuffle=True,
-        curve=False, on_epoch=None):
+        curve=False, on_epoch=None, progress=None):
     """Train on arrays of one device for ``n_epochs`` epochs; returns a :class:`Result`.
 
     Parameters
@@ -153,6 +153,7 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
         and read with the next recorded one (one transfer per ``cost_every`` epochs, and one at
         the end), into ``Result.curve``; ``on_epoch(epoch, cost)`` then sees each epoch's cost
         in order and stops training by returning False.
+    progress : called with 1 after every epoch (a progress bar's update; host only, no read).
     """
     rng = rng_from(random_state)
     hidden = [params[f"W{l}"].shape[0] for l in range(1, len(activations))]
@@ -160,12 +161,12 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
     return loop(source, params, activations, optimizer=optimizer, n_epochs=n_epochs, head=head,
                 alpha=alpha, rng=rng, cost_every=cost_every, on_divergence=on_divergence,
                 callback=callback, early_stopping=early_stopping, state=state, t=t,
-                learning_rate=learning_rate, curve=curve, on_epoch=on_epoch)
+                learning_rate=learning_rate, curve=curve, on_epoch=on_epoch, progress=progress)
 
 
 def loop(source, params, activations, *, optimizer, n_epochs, head="sigmoid", alpha=0.0, rng=None,
          cost_every=100, on_divergence="raise", callback=None, early_stopping=None, state=None, t=0,
-         learning_rate=None, curve=False, on_epoch=None):
+         learning_rate=None, curve=False, on_epoch=None, progress=None):
     """The epoch loop over a source's batches (see :func:`run` for the options)."""
     curve, pending = ([] if curve else None), []
     state = optimizer.init(params) if state is None else state
@@ -187,6 +188,8 @@ def loop(source, params, activations, *, optimizer, n_epochs, head="sigmoid", al
                 total = total + cost * source.weight(batch)
         if measure:
             pending.append(cost if source.full_batch else total / source.total_weight)
+        if progress is not None:
+            progress(1)
         if not record:
             continue
         scored = before if source.full_batch else params
