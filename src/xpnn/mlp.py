@@ -96,7 +96,6 @@ class _MLP:
         return None
 
     def _fit_mlp(self, X, y, sample_weight, *, warm, incremental, classes=None):
-        self._incremental = incremental
         n_epochs = 1 if incremental else self.max_iter
         self._fit(X, y, sample_weight, None, n_epochs=n_epochs, warm=warm,
                   early_stopping=bool(self.early_stopping) and not incremental, classes=classes,
