@@ -286,3 +286,29 @@ def test_xpnn_backend_from_the_environment_falls_back_with_one_clean_line(monkey
         warnings.simplefilter("error")  # a raw Python warning would raise here
         backend = _checked_backend(args)
     assert backend.name == "numpy" and capsys.readouterr().err.count("\n") == 1
+
+
+def test_early_stopping_and_mini_batches_do_not_copy_x_more_than_once():
+    """Peak memory beyond X itself (tracemalloc sees NumPy's buffers): full batch with early
+    stopping trains on X in place (held-out rows weigh nothing), mini-batches keep one shuffled
+    copy at a time, predictions run in row blocks. Measured before: 1.17x, 2.83x and 2.02x X."""
+    import tracemalloc
+
+    X_big = np.random.default_rng(1).standard_normal((20000, 200))
+    y_big = (X_big[:, 0] > 0).astype(int)
+
+    def peak(run):
+        tracemalloc.start()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                run()
+            return tracemalloc.get_traced_memory()[1] / X_big.nbytes
+        finally:
+            tracemalloc.stop()
+    full = peak(lambda: xpnn.DeepNet((8,), n_iter=3, early_stopping=True, random_state=0).fit(X_big, y_big))
+    mini = peak(lambda: xpnn.DeepNet((8,), n_iter=3, batch_size=256, early_stopping=True,
+                                     random_state=0).fit(X_big, y_big))
+    model = xpnn.DeepNet((8,), n_iter=3, random_state=0).fit(X_big, y_big)
+    predict = peak(lambda: model.predict_proba(X_big))
+    assert full < 0.5 and mini < 1.3 and predict < 0.3, (full, mini, predict)

@@ -241,9 +241,15 @@ class _BaseNet(_Fitted):
         if hp["tol"] is not None and not early_stopping:
             plateau = Plateau(hp, hp["learning_rate"], False, False, None)
         validation = None
+        rows = None  # with early stopping: the training rows, trained on in place (no copy of X)
         if early_stopping:
-            Xb, Y, weights, validation = self._hold_out(hp, backend, Xb, Y, weights, head)
-        steps = 1 if hp["batch_size"] is None else math.ceil(Xb.shape[0] / hp["batch_size"])
+            rows, validation = self._hold_out(hp, backend, Xb, Y, head)
+            if host:  # Dask: the training rows as their own lazy array
+                weights = None if weights is None else weights[rows]
+                Xb, Y = backend.take_rows(Xb, rows), Y[rows]
+                rows = None
+        m = Xb.shape[0] if rows is None else rows.shape[0]
+        steps = 1 if hp["batch_size"] is None else math.ceil(m / hp["batch_size"])
         options = dict(optimizer=self._optimizer(hp, steps), n_epochs=n_epochs, head=head,
                        batch_size=hp["batch_size"], alpha=hp["alpha"], dropout=hp["dropout"],
                        random_state=seed if t == 0 else [seed, t], cost_every=hp["cost_every"],
@@ -254,7 +260,7 @@ class _BaseNet(_Fitted):
             return distributed.train(Xb, Y, params, activations, sample_weight=weights, **options)
         S = None if weights is None else backend.asarray(weights.reshape(1, -1), dtype=hp["dtype"])
         return training.run(Xb.T, backend.asarray(Y.T, dtype=hp["dtype"]), params, activations, S=S,
-                            **options)
+                            rows=rows, **options)
 
     def _train_lbfgs(self, hp, backend, Xb, Y, weights, params, activations, head, n_epochs,
                      early_stopping, callback):
@@ -297,9 +303,9 @@ class _BaseNet(_Fitted):
             return state, t
         return move_tree(state, None if backend.is_lazy else backend, dtype), t
 
-    def _hold_out(self, hp, backend, Xb, Y, weights, head):
-        """Split off the early-stopping validation set (stratified by class where the head says
-        each sample's class)."""
+    def _hold_out(self, hp, backend, Xb, Y, head):
+        """The training rows and the early-stopping validation set (its rows gathered; stratified
+        by class where the head says each sample's class)."""
         index = get_head(head).class_index(Y.T)
         strata = np.zeros(Y.shape[0], dtype=int) if index is None else np.asarray(index)
         train, held = stratified_split(strata, hp["validation_fraction"], rng_from(self.random_state))
@@ -308,11 +314,11 @@ class _BaseNet(_Fitted):
                              f"{hp['validation_fraction']} of {Y.shape[0]} samples holds out {held.shape[0]} "
                              "(at least 2 are needed, and 1 to train on); use more samples, a larger "
                              "validation_fraction, or early_stopping=False")
-        X_train, X_val = (backend.take_rows(Xb, i) for i in (train, held))
+        X_val = backend.take_rows(Xb, held)
         checks = math.ceil(hp["n_iter_no_change"] / hp["cost_every"])  # patience counted in epochs
         validation = training.EarlyStopping(X_val.T, backend.asarray(Y[held].T, dtype=hp["dtype"]),
                                             checks, 1e-4 if hp["tol"] is None else hp["tol"])
-        return X_train, Y[train], None if weights is None else weights[train], validation
+        return train, validation
 
     def _warn_if_not_learning(self, X, y, one_class_is_suspect=True):
         """ConvergenceWarning when the cost barely moved, or a classifier predicts one class for

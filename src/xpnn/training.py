@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from ._parameters import check_choice, check_positive_float, check_positive_int
 from ._validation import check_network_inputs
 from .backend import backend_of, namespace, read_scalars, rng_from, take_samples, uniform_sampler, warn
@@ -81,10 +83,22 @@ class ArraySource:
     (``batch_size`` None, the course's), or each epoch one shuffle of the examples (host RNG, the
     same order on every backend) gathered into one copy and cut into consecutive slices."""
 
-    def __init__(self, X, Y, S=None, batch_size=None, dropout=None, rng=None, hidden=(), shuffle=True):
+    def __init__(self, X, Y, S=None, batch_size=None, dropout=None, rng=None, hidden=(), shuffle=True,
+                 rows=None):
+        self.full_batch, self.rows = batch_size is None, rows
+        if rows is not None and self.full_batch:  # the other examples weigh nothing: no copy of X
+            keep = np.zeros((1, X.shape[1]))
+            keep[0, rows] = 1.0
+            keep = backend_of(X).asarray(keep, dtype=X.dtype)
+            S, rows = (keep if S is None else S * keep), None
+            self.rows = None
         self.X, self.Y, self.S, self.batch_size, self.shuffle = X, Y, S, batch_size, shuffle
-        self.full_batch, self.m = batch_size is None, X.shape[1]
-        self.total_weight = self.m if S is None else namespace(S).sum(S)
+        self.m = X.shape[1] if rows is None else rows.shape[0]
+        if S is None:
+            self.total_weight = self.m
+        else:
+            kept = S if rows is None else take_samples(S, backend_of(X).asarray(rows))
+            self.total_weight = namespace(S).sum(kept)
         self.draw = _dropout(dropout, X, rng, hidden)
         self.replayable = self.full_batch and self.draw is None
         self.compile = backend_of(X).compile
@@ -95,9 +109,10 @@ class ArraySource:
             yield self.X, self.Y, self.S
             return
         Xs, Ys, Ss = self.X, self.Y, self.S
-        if self.shuffle:
-            order = backend_of(self.X).asarray(rng.permutation(self.m))
-            Xs, Ys = take_samples(self.X, order), take_samples(self.Y, order)  # one copy of X per epoch
+        if self.shuffle or self.rows is not None:  # one copy of X (of its training rows) per epoch
+            order = rng.permutation(self.m) if self.shuffle else np.arange(self.m)
+            order = backend_of(self.X).asarray(order if self.rows is None else self.rows[order])
+            Xs, Ys = take_samples(self.X, order), take_samples(self.Y, order)
             Ss = None if self.S is None else take_samples(self.S, order)
         for start in range(0, self.m, self.batch_size):
             stop = min(start + self.batch_size, self.m)  # the array API leaves stops past the end open
@@ -127,7 +142,7 @@ class ArraySource:
 def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=None, batch_size=None,
         alpha=0.0, dropout=None, random_state=None, cost_every=100, on_divergence="raise",
         callback=None, early_stopping=None, state=None, t=0, learning_rate=None, shuffle=True,
-        curve=False, on_epoch=None, progress=None):
+        curve=False, on_epoch=None, progress=None, rows=None):
     """Train on arrays of one device for ``n_epochs`` epochs; returns a :class:`Result`.
 
     Parameters
@@ -154,10 +169,13 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
         the end), into ``Result.curve``; ``on_epoch(epoch, cost)`` then sees each epoch's cost
         in order and stops training by returning False.
     progress : called with 1 after every epoch (a progress bar's update; host only, no read).
+    rows : None, or the host indices of the examples to train on (early stopping's training
+        rows): full batch gives the others zero weight, mini-batches shuffle only these; X is
+        never copied for them.
     """
     rng = rng_from(random_state)
     hidden = [params[f"W{l}"].shape[0] for l in range(1, len(activations))]
-    source = ArraySource(X, Y, S, batch_size, dropout, rng, hidden, shuffle)
+    source = ArraySource(X, Y, S, batch_size, dropout, rng, hidden, shuffle, rows)
     return loop(source, params, activations, optimizer=optimizer, n_epochs=n_epochs, head=head,
                 alpha=alpha, rng=rng, cost_every=cost_every, on_divergence=on_divergence,
                 callback=callback, early_stopping=early_stopping, state=state, t=t,
@@ -186,6 +204,7 @@ def loop(source, params, activations, *, optimizer, n_epochs, head="sigmoid", al
             params, state, cost = step(params, state, t, batch, measure)
             if measure and not source.full_batch:  # full batch records its one cost directly
                 total = total + cost * source.weight(batch)
+        batch = None  # the epoch's shuffled copy of X is freed before the next one is made
         if measure:
             pending.append(cost if source.full_batch else total / source.total_weight)
         if progress is not None:
