@@ -312,3 +312,16 @@ def test_early_stopping_and_mini_batches_do_not_copy_x_more_than_once():
     model = xpnn.DeepNet((8,), n_iter=3, random_state=0).fit(X_big, y_big)
     predict = peak(lambda: model.predict_proba(X_big))
     assert full < 0.5 and mini < 1.3 and predict < 0.3, (full, mini, predict)
+
+
+def test_none_where_a_sequence_belongs_is_named_and_set_params_dtype_after_fit_changes_nothing():
+    with pytest.raises(ValueError, match="dropout must be a number or a sequence"):
+        xpnn.DeepNet((3,), dropout=None).fit(X, y)
+    with pytest.raises(ValueError, match="hidden_layer_sizes must be an int or a sequence of ints; got None"):
+        xpnn.DeepNet(hidden_layer_sizes=None).fit(X, y)
+    model = _fit(xpnn.DeepNet((4,), n_iter=20, random_state=0), X, y)
+    before = model.predict_proba(X)
+    model.set_params(dtype="float32")  # a hyperparameter for the next fit, not the fitted model
+    after = model.predict_proba(X)
+    assert after.dtype == np.float64
+    np.testing.assert_array_equal(after, before)
