@@ -162,12 +162,16 @@ class _MLP:
 
     def _train_stochastic(self, hp, backend, Xb, Y, weights, params, activations, head, n_epochs,
                           warm, early_stopping, rs):
-        validation = None
+        validation, rows = None, None  # rows: the training rows, trained on in place (no copy of X)
         if early_stopping:
-            Xb, Y, weights, (X_val, Y_val) = self._validation_split(hp, backend, Xb, Y, weights, rs)
-            validation = training.EarlyStopping(X_val.T, backend.asarray(Y_val.T, dtype=hp["dtype"]),
+            rows, held = self._validation_split(hp, Y, rs)
+            validation = training.EarlyStopping(backend.take_rows(Xb, held).T,
+                                                backend.asarray(Y[held].T, dtype=hp["dtype"]),
                                                 hp["n_iter_no_change"] + 1, hp["tol"], inclusive=True)
-        m = Xb.shape[0]
+            if backend.is_lazy:  # Dask: the training rows as their own lazy array
+                weights = None if weights is None else weights[rows]
+                Xb, Y, rows = backend.take_rows(Xb, rows), Y[rows], None
+        m = Xb.shape[0] if rows is None else rows.shape[0]
         batch = min(200, m) if hp["batch_size"] == "auto" else hp["batch_size"]
         if batch > m:
             warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
@@ -195,15 +199,15 @@ class _MLP:
         else:
             S = None if weights is None else backend.asarray(weights.reshape(1, -1), dtype=hp["dtype"])
             result = training.run(Xb.T, backend.asarray(Y.T, dtype=hp["dtype"]), params, activations, S=S,
-                                  shuffle=hp["shuffle"], **options)
+                                  shuffle=hp["shuffle"], rows=rows, **options)
         self._run = {"losses": list(result.costs), "n_samples": m, "stopped": plateau.stopped or (
             validation is not None and len(result.costs) < n_epochs),
             "best_loss": plateau.best, "scores": result.validation_scores or []}
         return result
 
-    def _validation_split(self, hp, backend, Xb, Y, weights, rs):
-        """scikit-learn's hold-out: ceil(validation_fraction * n) rows, stratified for a
-        single-output classifier; at least two of them."""
+    def _validation_split(self, hp, Y, rs):
+        """scikit-learn's hold-out: (training rows, ceil(validation_fraction * n) held-out rows),
+        stratified for a single-output classifier; at least two held out."""
         m = Y.shape[0]
         n_val = math.ceil(hp["validation_fraction"] * m)
         stratify = self._stratify_split() and Y.shape[1] == 1
@@ -222,10 +226,7 @@ class _MLP:
             held = stratified_take(Y[:, 0] > 0.5, n_val, rs)
         else:
             held = np.sort(order[:n_val])
-        train = np.setdiff1d(np.arange(m), held)
-        X_train, X_val = backend.take_rows(Xb, train), backend.take_rows(Xb, held)
-        kept = None if weights is None else weights[train]
-        return X_train, Y[train], kept, (X_val, Y[held])
+        return np.setdiff1d(np.arange(m), held), held
 
     def _stratify_split(self):
         return False
