@@ -227,9 +227,8 @@ def loop(source, params, activations, *, optimizer, n_epochs, head="sigmoid", al
             stop = monitor.best
         if stop is not None:
             return _result(stop, log, epoch + 1, state, t, monitor, curve)
-    if pending:  # the epochs after the last recorded one
-        stopped = _extend(curve, read_scalars(*pending), n_epochs - 1, on_epoch)
-        del stopped  # training has ended either way
+    if pending:  # the epochs after the last recorded one (training has ended: a stop changes nothing)
+        _extend(curve, read_scalars(*pending), n_epochs - 1, on_epoch)
     final = log.finish(params)
     if monitor is not None and monitor.best is not None:  # early stopping keeps its best check
         final = monitor.best
