@@ -77,6 +77,11 @@ def test_dask_trains_the_stochastic_solvers_and_refuses_lbfgs_clearly():
     want = _quiet(lambda: xpnn.MLPClassifier(**kw).fit(X, y))
     assert got.backend_.name == "dask" and got.n_iter_ == want.n_iter_
     np.testing.assert_allclose(got.loss_curve_, want.loss_curve_, rtol=1e-9)
+    kw.update(max_iter=40, early_stopping=True, tol=0.0, n_iter_no_change=3)  # scikit-learn's rule on Dask too
+    got = _quiet(lambda: xpnn.MLPClassifier(**kw).fit(da.from_array(X, chunks=(50, 64)), y))
+    want = _quiet(lambda: xpnn.MLPClassifier(**kw).fit(X, y))
+    assert got.n_iter_ == want.n_iter_ < 40
+    np.testing.assert_allclose(got.validation_scores_, want.validation_scores_)
     with pytest.raises(ValueError, match="lbfgs.*Dask"):
         xpnn.MLPClassifier(solver="lbfgs").fit(da.from_array(X, chunks=(50, 64)), y)
 

@@ -21,7 +21,7 @@ import numpy as np
 from .backend import backend_of, move_tree, rng_from, to_numpy, uniform_sampler
 from .gradcheck import flatten, unflatten
 from .network import l2_penalty
-from .training import EarlyStopping, dropout_masks, gradients, loop
+from .training import dropout_masks, gradients, loop
 
 
 def local_client(n_workers=None, *, gpu=False, **kwargs):
@@ -52,7 +52,7 @@ def train(X_rows, Y_rows, params, activations, *, optimizer, n_epochs, batch_siz
     rates = None if dropout is None or not any(dropout) else list(dropout)
     seed = None if rates is None else int(rng.integers(2**63))
     kind = FullBatch if batch_size is None else Streamed
-    source = kind(X_rows, Y_rows, sample_weight, batch_size, alpha, (rates, hidden, seed))
+    source = kind(X_rows, Y_rows, sample_weight, batch_size, (rates, hidden, seed))
     return loop(source, params, activations, optimizer=optimizer, n_epochs=n_epochs, head=head,
                 alpha=alpha, rng=rng, cost_every=cost_every, on_divergence=on_divergence,
                 callback=callback, early_stopping=early_stopping,
@@ -115,8 +115,8 @@ def _persisted_rows(array, chunks):
 class _DaskSource:
     """What both Dask sources share: the update on the client, the held-out set on the host."""
 
-    def __init__(self, Y_rows, sample_weight, alpha, dropout):
-        self.alpha, self.dropout = alpha, dropout
+    def __init__(self, Y_rows, sample_weight, dropout):
+        self.dropout = dropout
         self.total_weight = Y_rows.shape[0] if sample_weight is None else float(np.sum(sample_weight))
         self.replayable = False
 
@@ -127,16 +127,15 @@ class _DaskSource:
     @staticmethod
     def validation(early_stopping):
         """The held-out set as host arrays, where the client's parameters are."""
-        return EarlyStopping(to_numpy(early_stopping.X), to_numpy(early_stopping.Y),
-                             early_stopping.n_iter_no_change, early_stopping.tol)
+        return early_stopping._replace(X=to_numpy(early_stopping.X), Y=to_numpy(early_stopping.Y))
 
 
 class FullBatch(_DaskSource):
     """Every step: the full-batch gradient as a map-reduce over the persisted chunks. Same
     results as :class:`xpnn.training.ArraySource` on the whole X, up to the order of sums."""
 
-    def __init__(self, X_rows, Y_rows, sample_weight, batch_size, alpha, dropout):
-        super().__init__(Y_rows, sample_weight, alpha, dropout)
+    def __init__(self, X_rows, Y_rows, sample_weight, batch_size, dropout):
+        super().__init__(Y_rows, sample_weight, dropout)
         self.full_batch = True
         self.replayable = dropout[0] is None
         X_rows = X_rows.rechunk({1: -1}).persist()
@@ -185,10 +184,10 @@ class Streamed(_DaskSource):
     """Mini-batches: one chunk of ``batch_size`` rows in memory at a time, its rows shuffled; the
     core's forward and backward on the chunk's backend, the update on the client."""
 
-    def __init__(self, X_rows, Y_rows, sample_weight, batch_size, alpha, dropout):
+    def __init__(self, X_rows, Y_rows, sample_weight, batch_size, dropout):
         import dask.array as da
 
-        super().__init__(Y_rows, sample_weight, alpha, dropout)
+        super().__init__(Y_rows, sample_weight, dropout)
         self.full_batch = False
         self.X_rows = X_rows.rechunk((batch_size, -1))
         self.Y_rows = da.asarray(Y_rows).rechunk((batch_size, -1))

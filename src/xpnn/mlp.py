@@ -193,8 +193,7 @@ class _MLP:
                        batch_size=batch, alpha=hp["alpha"], random_state=int(rs.randint(2**31 - 1)),
                        cost_every=1, on_divergence="continue", callback=plateau, early_stopping=validation,
                        state=state, t=t, learning_rate=hp["learning_rate_init"])
-        if backend.is_lazy:  # Dask: full batch as a map-reduce, or chunks of batch_size streamed
-            options["batch_size"] = None if batch >= m else batch
+        if backend.is_lazy:  # Dask: chunks of batch_size streamed, updates and scores per epoch as here
             result = distributed.train(Xb, Y, params, activations, sample_weight=weights, **options)
         else:
             S = None if weights is None else backend.asarray(weights.reshape(1, -1), dtype=hp["dtype"])
