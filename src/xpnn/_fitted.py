@@ -37,8 +37,8 @@ class _Fitted:
     # ------------------------------------------------------------------- fitted state
     def fitted_state(self):
         """The fitted state as a :class:`FittedState` (what :meth:`save` writes)."""
-        self._check_fitted()
-        return FittedState(self._published.params, self.costs_, self.n_features_in_, self.n_iter_, self._head,
+        published = self._check_fitted()
+        return FittedState(published.params, self.costs_, self.n_features_in_, self.n_iter_, self._head,
                            self.n_outputs_, getattr(self, "classes_", None), getattr(self, "_y_ndim", None),
                            self.validation_scores_, self.best_iteration_,
                            getattr(self, "feature_names_in_", None))

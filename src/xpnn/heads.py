@@ -122,7 +122,8 @@ def _one_class_or_labels(k):
 
 
 def _binary_index(Y):
-    return namespace(Y).astype(Y[0, :] > 0.5, namespace(Y).int64) if Y.shape[0] == 1 else None
+    xp = namespace(Y)
+    return xp.astype(Y[0, :] > 0.5, xp.int64) if Y.shape[0] == 1 else None
 
 
 def _argmax_index(Y):
