@@ -18,7 +18,7 @@ from . import distributed, training
 from ._fitted import _Fitted, backend_key
 from ._mlp_rules import Plateau
 from ._state import FittedState, continuation_problem
-from ._parameters import (check_backend_spec, check_choice, check_dtype, check_hidden_sizes,
+from ._parameters import (check_backend_spec, check_boolean, check_choice, check_dtype, check_hidden_sizes,
                           check_non_negative_float, check_parameters, check_positive_float,
                           check_positive_int, check_rates, check_seed, fraction, one_of, optional)
 from ._validation import check_sample_weight, check_X, combine_weights, feature_names, stratified_split
@@ -52,6 +52,7 @@ class _BaseNet(_Fitted):
         "dtype": check_dtype,
         "hidden_layer_sizes": check_hidden_sizes, "n_hidden": check_positive_int,
         "random_state": check_seed, "backend": check_backend_spec,
+        "batch_norm": check_boolean, "batch_norm_momentum": fraction(upper_open=True),
     }
 
     def _hidden_layer_sizes(self):
@@ -188,7 +189,7 @@ class _BaseNet(_Fitted):
         dims = [Xb.shape[1], *self._hidden_layer_sizes(), Y.shape[1]]
         if warm:
             problem = continuation_problem(self.fitted_state(), dims, head, hp["dtype"],
-                                           targets.get("classes"))
+                                           targets.get("classes"), self._batch_norm())
             if problem is not None and incremental:
                 raise ValueError(f"partial_fit cannot continue this {type(self).__name__}: {problem}; "
                                  "fit a new model")
@@ -233,7 +234,8 @@ class _BaseNet(_Fitted):
             params = self._warm_params(backend, hp["dtype"])
         else:
             params = initialize_parameters(dims, scheme=hp["init"], seed=self.random_state,
-                                           backend="numpy" if host else backend, dtype=hp["dtype"])
+                                           backend="numpy" if host else backend, dtype=hp["dtype"],
+                                           batch_norm=self._batch_norm())
         if hp["optimizer"] == "lbfgs":
             return self._train_lbfgs(hp, backend, Xb, Y, weights, params, activations, head, n_epochs,
                                      early_stopping, callback)
@@ -255,7 +257,8 @@ class _BaseNet(_Fitted):
                        random_state=seed if t == 0 else [seed, t], cost_every=hp["cost_every"],
                        on_divergence=hp["on_divergence"], callback=callback, state=state, t=t,
                        learning_rate=hp["learning_rate"], early_stopping=validation, curve=True,
-                       on_epoch=plateau, progress=progress)
+                       on_epoch=plateau, progress=progress,
+                       batch_norm_momentum=hp.get("batch_norm_momentum", 0.9))
         if host:  # Dask: gradients from a map-reduce over the chunks
             return distributed.train(Xb, Y, params, activations, sample_weight=weights, **options)
         S = None if weights is None else backend.asarray(weights.reshape(1, -1), dtype=hp["dtype"])

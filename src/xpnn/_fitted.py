@@ -12,6 +12,7 @@ from .backend import backend_of, is_host_array, move_tree, namespace, resolve_ba
 from .exceptions import not_fitted_error
 from .heads import HEADS, get_head
 from .network import forward, layer_activations, n_layers
+from .normalization import parameter_shapes
 
 
 class _Fitted:
@@ -55,12 +56,14 @@ class _Fitted:
 
     def parameter_shapes(self, n_features_in, n_outputs):
         """{"W1": (n1, n_features_in), "b1": (n1, 1), ...}: the parameters of this estimator's
-        layers for ``n_features_in`` inputs and ``n_outputs`` output units."""
-        dims = [n_features_in, *self._hidden_layer_sizes(), n_outputs]
-        shapes = {}
-        for l in range(1, len(dims)):
-            shapes[f"W{l}"], shapes[f"b{l}"] = (dims[l], dims[l - 1]), (dims[l], 1)
-        return shapes
+        layers for ``n_features_in`` inputs and ``n_outputs`` output units (with batch norm,
+        gamma, beta, mean and var in place of each hidden b)."""
+        return parameter_shapes([n_features_in, *self._hidden_layer_sizes(), n_outputs],
+                                self._batch_norm())
+
+    def _batch_norm(self):
+        """Whether the hidden layers are batch-normalised (estimators without the option: no)."""
+        return bool(getattr(self, "batch_norm", False))
 
     @classmethod
     def from_fitted_state(cls, hyperparameters, state, *, backend=None):
@@ -83,6 +86,8 @@ class _Fitted:
             raise ValueError(f"parameter shapes {got} (dtype {dtypes}), expected {want} ({dtype})")
         if not all(np.all(np.isfinite(v)) for v in state.params.values()):
             raise ValueError("its parameters hold NaN or infinity")
+        if any(np.any(v < 0) for k, v in state.params.items() if k.startswith("var")):
+            raise ValueError("a batch-norm running variance is negative")
         if state.costs.ndim != 1 or state.costs.dtype.kind != "f":
             raise ValueError("'costs' must be a 1-D float array")
         if not 0 <= state.n_iter <= 2**40 or state.costs.shape[0] > state.n_iter + 1:

@@ -25,12 +25,6 @@ def check_batch_size(value, name):
     return value if isinstance(value, str) and value == "auto" else check_positive_int(value, name)
 
 
-def check_boolean(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False; got {value!r}")
-    return bool(value)
-
-
 def check_optional_dtype(value, name):
     return None if value is None else check_choice(getattr(value, "__name__", str(value)), name,
                                                    {"float64", "float32"})

@@ -120,6 +120,12 @@ def check_parameters(values, constraints):
     return {name: check(values[name], name) for name, check in constraints.items() if name in values}
 
 
+def check_boolean(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
 def check_dtype(value, name="dtype"):
     name = value if isinstance(value, str) else getattr(value, "__name__", str(value))
     return check_choice(name, "dtype", _DTYPES)

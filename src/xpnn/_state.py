@@ -10,7 +10,8 @@ from typing import Any, NamedTuple
 class FittedState(NamedTuple):
     """What a fitted estimator holds beyond its hyperparameters: what ``fit`` publishes and a
     model file stores (:mod:`xpnn.persistence`), checked by the same code on both ways in."""
-    params: dict                 # {"W1": (n1, n_x), "b1": (n1, 1), ...}, host arrays
+    params: dict                 # {"W1": (n1, n_x), "b1": (n1, 1), ...}, host arrays (batch norm:
+                                 # "gamma1", "beta1", "mean1", "var1" in place of "b1")
     costs: Any                   # 1-D float64, the recorded costs
     n_features_in: int
     n_iter: int                  # iterations (epochs with mini-batches) run
@@ -23,13 +24,16 @@ class FittedState(NamedTuple):
     feature_names: Any = None    # the column names of a DataFrame X at fit (strings), or None
 
 
-def continuation_problem(state, dims, head, dtype, classes=None):
-    """Why a fit with layer sizes ``dims``, ``head``, ``dtype`` and ``classes`` cannot continue
-    from ``state`` (a sentence), or None when it can."""
-    L = len(state.params) // 2
+def continuation_problem(state, dims, head, dtype, classes=None, batch_norm=False):
+    """Why a fit with layer sizes ``dims``, ``head``, ``dtype``, ``classes`` and ``batch_norm``
+    cannot continue from ``state`` (a sentence), or None when it can."""
+    L = sum(k[0] == "W" for k in state.params)
     fitted = [state.params["W1"].shape[1]] + [state.params[f"W{l}"].shape[0] for l in range(1, L + 1)]
     if list(dims) != fitted:
         return f"its layer sizes changed from {fitted} to {list(dims)}"
+    normalized = "gamma1" in state.params
+    if L > 1 and normalized != batch_norm:
+        return f"batch_norm changed from {normalized} to {batch_norm}"
     if head != state.head:
         return f"its output changed from {state.head!r} to {head!r}"
     if str(state.params["W1"].dtype) != dtype:

@@ -20,8 +20,9 @@ import numpy as np
 
 from .backend import backend_of, move_tree, rng_from, to_numpy, uniform_sampler
 from .gradcheck import flatten, unflatten
-from .network import l2_penalty
-from .training import dropout_masks, gradients, loop
+from .network import forward, l2_penalty
+from .normalization import is_normalized, trainable
+from .training import dropout_masks, gradients, loop, update
 
 
 def local_client(n_workers=None, *, gpu=False, **kwargs):
@@ -40,7 +41,7 @@ def local_client(n_workers=None, *, gpu=False, **kwargs):
 def train(X_rows, Y_rows, params, activations, *, optimizer, n_epochs, batch_size=None,
           head="sigmoid", sample_weight=None, alpha=0.0, dropout=None, random_state=None,
           cost_every=100, on_divergence="raise", callback=None, early_stopping=None, state=None,
-          t=0, learning_rate=None, curve=False, on_epoch=None, progress=None):
+          t=0, learning_rate=None, curve=False, on_epoch=None, progress=None, batch_norm_momentum=0.9):
     """Train on a Dask X (m, n_x) chunked along rows, host targets Y (m, k) (0/1 for sigmoid,
     one-hot for softmax, values for identity) and optional host weights (m,), through
     :func:`xpnn.training.loop` with every option it has. ``early_stopping`` holds host arrays
@@ -57,7 +58,7 @@ def train(X_rows, Y_rows, params, activations, *, optimizer, n_epochs, batch_siz
                 alpha=alpha, rng=rng, cost_every=cost_every, on_divergence=on_divergence,
                 callback=callback, early_stopping=early_stopping,
                 state=None if state is None else move_tree(state), t=t, learning_rate=learning_rate,
-                curve=curve, on_epoch=on_epoch, progress=progress)
+                curve=curve, on_epoch=on_epoch, progress=progress, batch_norm_momentum=batch_norm_momentum)
 
 
 def _masks(dropout, X, t, part):
@@ -70,25 +71,64 @@ def _masks(dropout, X, t, part):
     return dropout_masks(sampler, rates, hidden, X.shape[1], X)
 
 
-def _on_chunk(X_rows, Y_rows, w, params, record, **options):
-    """The chunk's backend arrays in course notation, and its (grads, cost) from the core."""
+def _on_chunk(X_rows, Y_rows, w, params, options):
+    """The chunk in course notation on its backend: X, Y, S, the parameters, the dropout masks,
+    and ``options`` for :func:`xpnn.training.gradients` (batch-norm statistics and sums moved to
+    the chunk's backend)."""
     be = backend_of(X_rows)
     X, Y = X_rows.T, be.asarray(to_numpy(Y_rows).T, dtype=X_rows.dtype)
     S = None if w is None else be.asarray(np.reshape(to_numpy(w), (1, -1)), dtype=X_rows.dtype)
-    device = {k: be.asarray(v, dtype=X_rows.dtype) for k, v in params.items()}
+    device = move_tree(params, be, str(X_rows.dtype))
     masks = _masks(options.pop("dropout"), X, options.pop("t"), options.pop("part"))
+    for name in ("moments", "sums"):
+        options[name] = None if options.get(name) is None else move_tree(options[name], be, str(X_rows.dtype))
+    return X, Y, S, device, masks, options
+
+
+def _chunk_gradients(X_rows, Y_rows, w, params, record, **options):
+    """The chunk's (grads, cost, batch-norm statistics) from the core."""
+    X, Y, S, device, masks, options = _on_chunk(X_rows, Y_rows, w, params, options)
     return gradients(device, X, Y, S, masks, record=record, **options)
+
+
+def _share(X_rows, w, total_weight):
+    """The chunk's weight over the whole batch's."""
+    return (X_rows.shape[0] if w is None else float(np.sum(to_numpy(w)))) / total_weight
 
 
 def _chunk_contribution(X_rows, Y_rows, w, params, total_weight, **options):
     """One chunk's share of the full-batch gradient and cost, as one flat host vector: (chunk
     weight / total weight) * [grads..., cost] of the chunk's own weighted mean cost, so the
     chunks sum to the full batch's."""
-    grads, cost = _on_chunk(X_rows, Y_rows, w, params, True, alpha=0.0, **options)
-    weight = X_rows.shape[0] if w is None else float(np.sum(to_numpy(w)))
-    vector = np.concatenate([to_numpy(flatten({k: grads[f"d{k}"] for k in params})),
+    grads, cost, _ = _chunk_gradients(X_rows, Y_rows, w, params, True, alpha=0.0, **options)
+    vector = np.concatenate([to_numpy(flatten({k: grads[f"d{k}"] for k in trainable(params)})),
                              np.atleast_1d(to_numpy(cost))])
-    return vector.astype(np.float64) * (weight / total_weight)
+    return vector.astype(np.float64) * _share(X_rows, w, total_weight)
+
+
+def _chunk_moments(X_rows, Y_rows, w, params, total_weight, *, layer, activations, head, **options):
+    """(the chunk's share, μ, σ²) of batch-normalised layer ``layer`` on the chunk, the layers
+    below it normalised with the whole batch's statistics (``moments``)."""
+    X, _, S, device, masks, options = _on_chunk(X_rows, Y_rows, w, params, options)
+    _, caches = forward(X, device, activations[:layer], masks, S=S, training=True, moments=options["moments"])
+    mean, var = caches[-1][2][2:]
+    return _share(X_rows, w, total_weight), to_numpy(mean), to_numpy(var)
+
+
+def _chunk_sums(X_rows, Y_rows, w, params, total_weight, *, layer, **options):
+    """The chunk's share of the whole batch's (dβ, dγ) of batch-normalised layer ``layer``, the
+    layers above it given the whole batch's (``sums``), as one flat host vector."""
+    grads, _, _ = _chunk_gradients(X_rows, Y_rows, w, params, False, alpha=0.0, **options)
+    vector = np.concatenate([to_numpy(grads[f"dbeta{layer}"]), to_numpy(grads[f"dgamma{layer}"])])
+    return vector.astype(np.float64) * _share(X_rows, w, total_weight)
+
+
+def _combined_moments(parts):
+    """The whole batch's (μ, σ²) from its chunks' (share, μ_c, σ²_c): μ = Σ share μ_c and
+    σ² = Σ share (σ²_c + (μ_c - μ)²), the chunks' sums combined without cancellation (Chan et
+    al.'s parallel variance)."""
+    mean = sum(share * m for share, m, _ in parts)
+    return mean, sum(share * (v + (m - mean) ** 2) for share, m, v in parts)
 
 
 def _tree_sum(parts):
@@ -148,31 +188,66 @@ class FullBatch(_DaskSource):
     def epoch(self, rng):
         yield None
 
-    def stepper(self, *, activations, head, alpha, optimizer):
-        import dask
-
+    def stepper(self, *, activations, head, alpha, optimizer, momentum):
         def step(params, state, t, batch, record):
-            shared = dask.delayed(params, traverse=False)  # one key, sent once per worker
-            parts = [dask.delayed(_chunk_contribution)(xb, yb, wb, shared, self.total_weight,
-                                                       activations=activations, head=head,
-                                                       dropout=self.dropout, t=t, part=i)
-                     for i, (xb, yb, wb) in enumerate(self.blocks)]
-            try:
-                (total,) = dask.compute(_tree_sum(parts))
-            except Exception as exc:
-                raise RuntimeError(f"Dask failed in step {t} ({type(exc).__name__}: {exc}); a worker "
-                                   "may have died or run out of memory. The estimator was not "
-                                   "changed; fit again, or give the workers more memory.") from exc
-            grads = unflatten(total[:-1], params)
+            shared = _delayed(params)  # one key, sent once per worker
+            options = dict(activations=activations, head=head, dropout=self.dropout, t=t)
+            moments, sums = self._batch_norm(shared, params, options)
+            total = self._compute(_tree_sum(self._map(_chunk_contribution, shared, moments=moments, sums=sums,
+                                                      **options)), t)
+            grads = unflatten(total[:-1], trainable(params))
             grads = {f"d{k}": g.astype(params[k].dtype) for k, g in grads.items()}
             cost = float(total[-1])
             if alpha:  # the L2 term over all the examples (their total weight), added on the client
                 grads = {k: g + (alpha / self.total_weight) * params[k[1:]] if k[1] == "W" else g
                          for k, g in grads.items()}
                 cost += float(l2_penalty(params, alpha, self.total_weight))
-            new_params, state = optimizer.update(params, grads, state, t)
+            moments = {l: tuple(v.astype(params["W1"].dtype) for v in ms) for l, ms in moments.items()}
+            new_params, state = update(params, grads, state, t, optimizer, moments, momentum)
             return new_params, state, cost
         return step
+
+    def _map(self, function, shared, **options):
+        """``function`` on every chunk, delayed."""
+        import dask
+
+        return [dask.delayed(function)(xb, yb, wb, shared, self.total_weight, part=i, **options)
+                for i, (xb, yb, wb) in enumerate(self.blocks)]
+
+    def _compute(self, delayed, t):
+        import dask
+
+        try:
+            (value,) = dask.compute(delayed)
+        except Exception as exc:
+            raise RuntimeError(f"Dask failed in step {t} ({type(exc).__name__}: {exc}); a worker "
+                               "may have died or run out of memory. The estimator was not "
+                               "changed; fit again, or give the workers more memory.") from exc
+        return value
+
+    def _batch_norm(self, shared, params, options):
+        """Synchronised batch norm: the whole batch's statistics of each normalised layer, bottom
+        up (each a round over the chunks, given those below), then its backward sums (dβ, dγ),
+        top down (given those above): the chunks then compute their exact shares of the whole
+        batch's gradient. No rounds without batch norm."""
+        layers = [l for l in range(1, len(options["activations"])) if is_normalized(params, l)]
+        moments, sums = {}, {}
+        for l in layers:
+            rounds = self._map(_chunk_moments, shared, layer=l, moments=dict(moments), **options)
+            parts = self._compute(rounds, options["t"])
+            moments[l] = _combined_moments(parts)
+        for l in reversed(layers):
+            total = self._compute(_tree_sum(self._map(_chunk_sums, shared, layer=l, moments=moments,
+                                                      sums=dict(sums), **options)), options["t"])
+            half = total.shape[0] // 2
+            sums[l] = (total[:half, None], total[half:, None])
+        return moments, sums
+
+
+def _delayed(value):
+    import dask
+
+    return dask.delayed(value, traverse=False)
 
 
 class _Chunk:
@@ -200,7 +275,7 @@ class Streamed(_DaskSource):
             w = None if self.weights is None else self.weights[self.starts[b]:self.starts[b + 1]][order]
             yield _Chunk((int(b), order, w), len(order) if w is None else float(np.sum(w)))
 
-    def stepper(self, *, activations, head, alpha, optimizer):
+    def stepper(self, *, activations, head, alpha, optimizer, momentum):
         import dask
 
         def step(params, state, t, batch, record):
@@ -209,10 +284,10 @@ class Streamed(_DaskSource):
             X_chunk, Y_chunk = dask.compute(self.X_rows.blocks[b], self.Y_rows.blocks[b])
             be = backend_of(X_chunk)
             X_chunk = be.xp.take(X_chunk, be.asarray(order), axis=0)
-            grads, cost = _on_chunk(X_chunk, to_numpy(Y_chunk)[order], w, params, record,
-                                    activations=activations, head=head, alpha=alpha,
-                                    dropout=self.dropout, t=t, part=b)
-            grads = {k: to_numpy(g) for k, g in grads.items()}
-            params, state = optimizer.update(params, grads, state, t)
+            grads, cost, moments = _chunk_gradients(X_chunk, to_numpy(Y_chunk)[order], w, params, record,
+                                                    activations=activations, head=head, alpha=alpha,
+                                                    dropout=self.dropout, t=t, part=b)
+            moments = move_tree(moments)
+            params, state = update(params, move_tree(grads), state, t, optimizer, moments, momentum)
             return params, state, None if cost is None else float(to_numpy(cost))
         return step

@@ -66,6 +66,18 @@ _COMMON_DOC = """
         ``fit`` continues from the current parameters and optimizer state.
 """
 
+_BATCH_NORM_DOC = """
+    batch_norm : bool, default False
+        Batch normalization (course 2) on every hidden layer: Z normalised over the batch (the
+        mini-batch, or the whole set; weighted by the sample weights), then scaled and shifted
+        by learned gamma and beta in place of the layer's bias (see
+        :mod:`xpnn.normalization`). Prediction uses running averages of the statistics, so a
+        row's prediction never depends on the rows predicted with it; they are in ``params_``
+        ("mean1", "var1", ...), in model files, and continue with warm_start and partial_fit.
+    batch_norm_momentum : float in [0, 1), default 0.9
+        β of the running averages (bias-corrected exponentially weighted averages).
+    """
+
 _CLASSIFIER_DOC = _COMMON_DOC + """    class_weight : None, "balanced" or dict {label: weight}
         Weights multiplying each sample's weight by its class's: "balanced" uses
         n_samples / (n_classes * count of the class), as scikit-learn does.
@@ -133,14 +145,15 @@ class ShallowNet(_Classifier):
     learning_rate : float, default 1.2
     n_iter : int, default 10000
     init : str, default "random" (0.01 * randn)
-    """ + _CLASSIFIER_DOC
+    """ + _BATCH_NORM_DOC + _CLASSIFIER_DOC
 
     def __init__(self, n_hidden=4, activation="tanh", learning_rate=1.2, n_iter=10000,
                  init="random", *, backend=None, dtype="float64", random_state=None,
                  cost_every=100, verbose=False, on_divergence="raise", batch_size=None,
                  optimizer="gd", learning_rate_decay=None, decay_rate=1.0, decay_interval=1000,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=0.0, dropout=0.0,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=None,
+                 batch_norm=False, batch_norm_momentum=0.9, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, tol=None,
                  warm_start=False, strict=False, class_weight=None):
         assign(self, locals())
 
@@ -160,14 +173,15 @@ class DeepNet(_Classifier):
     learning_rate : float, default 0.0075
     n_iter : int, default 2500
     init : str, default "xavier" (randn / sqrt(n[l-1]), the course's choice)
-    """ + _CLASSIFIER_DOC
+    """ + _BATCH_NORM_DOC + _CLASSIFIER_DOC
 
     def __init__(self, hidden_layer_sizes=(20, 7, 5), activation="relu", learning_rate=0.0075,
                  n_iter=2500, init="xavier", *, backend=None, dtype="float64", random_state=None,
                  cost_every=100, verbose=False, on_divergence="raise", batch_size=None,
                  optimizer="gd", learning_rate_decay=None, decay_rate=1.0, decay_interval=1000,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=0.0, dropout=0.0,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=None,
+                 batch_norm=False, batch_norm_momentum=0.9, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, tol=None,
                  warm_start=False, strict=False, class_weight=None):
         assign(self, locals())
 
@@ -190,14 +204,15 @@ class ShallowNetRegressor(_Regressor):
     learning_rate : float, default 0.1
     n_iter : int, default 2000
     init : str, default "xavier"
-    """ + _REGRESSOR_DOC
+    """ + _BATCH_NORM_DOC + _REGRESSOR_DOC
 
     def __init__(self, n_hidden=16, activation="tanh", learning_rate=0.1, n_iter=2000,
                  init="xavier", *, backend=None, dtype="float64", random_state=None,
                  cost_every=100, verbose=False, on_divergence="raise", batch_size=None,
                  optimizer="gd", learning_rate_decay=None, decay_rate=1.0, decay_interval=1000,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=0.0, dropout=0.0,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=None,
+                 batch_norm=False, batch_norm_momentum=0.9, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, tol=None,
                  warm_start=False, strict=False):
         assign(self, locals())
 
@@ -219,14 +234,15 @@ class DeepNetRegressor(_Regressor):
     learning_rate : float, default 0.01
     n_iter : int, default 2000
     init : str, default "he" (randn * sqrt(2 / n[l-1]), suited to relu)
-    """ + _REGRESSOR_DOC
+    """ + _BATCH_NORM_DOC + _REGRESSOR_DOC
 
     def __init__(self, hidden_layer_sizes=(64, 32), activation="relu", learning_rate=0.01,
                  n_iter=2000, init="he", *, backend=None, dtype="float64", random_state=None,
                  cost_every=100, verbose=False, on_divergence="raise", batch_size=None,
                  optimizer="gd", learning_rate_decay=None, decay_rate=1.0, decay_interval=1000,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, alpha=0.0, dropout=0.0,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=10, tol=None,
+                 batch_norm=False, batch_norm_momentum=0.9, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, tol=None,
                  warm_start=False, strict=False):
         assign(self, locals())
 

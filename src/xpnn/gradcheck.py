@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .backend import namespace
 from .network import backward, cost, forward
+from .normalization import trainable
 
 
 def flatten(params):
@@ -28,14 +29,17 @@ def gradient_check(X, Y, params, activations, epsilon=1e-7, *, head="sigmoid", S
     """Relative error ||g - g_approx|| / (||g|| + ||g_approx||) between backprop and
     centred differences (J(theta + eps e_i) - J(theta - eps e_i)) / (2 eps), for the cost of
     ``head`` (weighted by S (1, m) when given; ``activations`` must end with the head's), with
-    the L2 term ``alpha`` and fixed dropout ``masks`` when given.
+    the L2 term ``alpha`` and fixed dropout ``masks`` when given, through batch norm's batch
+    statistics where ``params`` has it (γ and β are checked; the running statistics are not
+    trained).
 
     Costs 2 forward passes per parameter: for tiny nets only. Returns a float.
     """
     xp = namespace(X, *params.values())
     options = dict(head=head, S=S, alpha=alpha, masks=masks)
-    AL, caches = forward(X, params, activations, masks)
+    AL, caches = forward(X, params, activations, masks, S=S, training=True)
     grads = backward(AL, Y, caches, params, activations, **options)
+    params = trainable(params)  # batch norm's running statistics are not differentiated
     analytic = flatten({f"d{k}": grads[f"d{k}"] for k in params})
     theta = flatten(params)
     approx, index = [], xp.arange(theta.shape[0])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from .backend import get_backend, rng_from
+from .normalization import add_batch_norm
 
 SCHEMES = {
     "zeros": lambda n_prev: 0.0,
@@ -20,7 +21,8 @@ SCHEMES = {
 }
 
 
-def initialize_parameters(layer_dims, *, scheme="xavier", seed=None, backend="cpu", dtype="float64"):
+def initialize_parameters(layer_dims, *, scheme="xavier", seed=None, backend="cpu", dtype="float64",
+                          batch_norm=False):
     """Parameters {"W1", "b1", ..., "WL", "bL"} for a net with ``layer_dims`` = [n_x, n1, ..., nL].
 
     Parameters
@@ -30,6 +32,10 @@ def initialize_parameters(layer_dims, *, scheme="xavier", seed=None, backend="cp
         W[l] = scale(n[l-1]) * randn(n[l], n[l-1]); every b[l] is zeros (n[l], 1).
     seed : int, numpy.random.Generator or None
     backend : name or Backend where the arrays go; dtype : "float64" or "float32".
+    batch_norm : bool
+        Every hidden layer batch-normalised: gamma (ones), beta (zeros) and the running mean
+        (zeros) and var (ones) instead of its b (see :func:`xpnn.normalization.add_batch_norm`);
+        the weights are the same draws.
 
     Raises
     ------
@@ -53,4 +59,4 @@ def initialize_parameters(layer_dims, *, scheme="xavier", seed=None, backend="cp
         else:
             params[f"W{l}"] = be.random_normal(shape, seed=rng, scale=scale(dims[l - 1]), dtype=dtype)
         params[f"b{l}"] = be.xp.zeros((dims[l], 1), dtype=be.dtype(dtype), device=be.device)
-    return params
+    return add_batch_norm(params) if batch_norm else params

@@ -7,8 +7,9 @@ The constructor, defaults, accepted values, fitted attributes and semantics are 
 the "constant", "invscaling" and "adaptive" learning rates; "lbfgs" on the device
 (:mod:`xpnn.lbfgs`); ``tol`` and ``n_iter_no_change`` counted per epoch on the training loss, or
 on the validation score with ``early_stopping``; a ``ConvergenceWarning`` at ``max_iter``. It is
-a thin layer: the training is xpnn's one loop (:func:`xpnn.training.run`) and its core. Two
-parameters are xpnn's own: ``backend`` and ``dtype`` (None: float32 for float32 X, else float64).
+a thin layer: the training is xpnn's one loop (:func:`xpnn.training.run`) and its core. Four
+parameters are xpnn's own: ``backend``, ``dtype`` (None: float32 for float32 X, else float64),
+and ``batch_norm`` with ``batch_norm_momentum`` (off by default).
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ import numpy as np
 
 from . import distributed, training
 from ._kinds import _Classifier, _Regressor
-from ._mlp_rules import (ACTIVATIONS, Plateau, check_batch_size, check_boolean, check_optional_dtype,
+from ._mlp_rules import (ACTIVATIONS, Plateau, check_batch_size, check_optional_dtype,
                          AdaptiveRate, check_patience, glorot_uniform, random_state_of, schedule,
                          stratified_take)
-from ._parameters import (check_backend_spec, check_fraction, check_hidden_sizes, check_non_negative_float,
-                          check_parameters, check_positive_float, check_positive_int, one_of)
+from ._parameters import (check_backend_spec, check_boolean, check_fraction, check_hidden_sizes,
+                          check_non_negative_float, check_parameters, check_positive_float,
+                          check_positive_int, fraction, one_of)
 from .backend import namespace, to_numpy, warn
 from .exceptions import convergence_warning
-from .network import all_finite, layer_activations
+from .network import all_finite, layer_activations, n_layers
+from .normalization import add_batch_norm, folded
 from .optimizers import get_optimizer
 from .persistence import register
 
@@ -51,6 +54,7 @@ class _MLP:
         "epsilon": check_positive_float, "n_iter_no_change": check_patience, "max_fun": check_positive_int,
         "dtype": check_optional_dtype, "loss": one_of({"squared_error", "poisson"}),
         "backend": check_backend_spec,
+        "batch_norm": check_boolean, "batch_norm_momentum": fraction(upper_open=True),
     }
     _accept_sparse = True
 
@@ -134,6 +138,7 @@ class _MLP:
             params = self._warm_params(backend, dtype)
         else:
             initial = glorot_uniform(dims, self.activation, rs)
+            initial = add_batch_norm(initial) if self._batch_norm() else initial
             host = backend.is_lazy  # Dask: the parameters stay on the host
             params = {k: np.asarray(v, dtype=dtype) if host else backend.asarray(v, dtype=dtype)
                       for k, v in initial.items()}
@@ -192,7 +197,8 @@ class _MLP:
         options = dict(optimizer=get_optimizer(name, rate, **options), n_epochs=n_epochs, head=head,
                        batch_size=batch, alpha=hp["alpha"], random_state=int(rs.randint(2**31 - 1)),
                        cost_every=1, on_divergence="continue", callback=plateau, early_stopping=validation,
-                       state=state, t=t, learning_rate=hp["learning_rate_init"])
+                       state=state, t=t, learning_rate=hp["learning_rate_init"],
+                       batch_norm_momentum=hp["batch_norm_momentum"])
         if backend.is_lazy:  # Dask: chunks of batch_size streamed, updates and scores per epoch as here
             result = distributed.train(Xb, Y, params, activations, sample_weight=weights, **options)
         else:
@@ -234,21 +240,24 @@ class _MLP:
     @property
     def coefs_(self):
         """The weight matrices in scikit-learn's orientation, (fan_in, fan_out) each: views of
-        ``params_`` (course notation, W[l] (n[l], n[l-1]))."""
+        ``params_`` (course notation, W[l] (n[l], n[l-1])). With batch_norm, those of the same
+        net at inference with the normalisation folded in (see ``intercepts_``): copies."""
         self._check_fitted()
-        return [self.params_[f"W{l}"].T for l in range(1, self.n_layers_)]
+        return [folded(self.params_, l)[0].T for l in range(1, self.n_layers_)]
 
     @property
     def intercepts_(self):
-        """The bias vectors, (fan_out,) each."""
+        """The bias vectors, (fan_out,) each. With batch_norm, a normalised layer's
+        beta - s * mean with s = gamma / sqrt(var + eps), so that ``coefs_`` and ``intercepts_``
+        compute exactly what ``predict`` does, as scikit-learn's MLP would."""
         self._check_fitted()
-        return [self.params_[f"b{l}"][:, 0] for l in range(1, self.n_layers_)]
+        return [folded(self.params_, l)[1][:, 0] for l in range(1, self.n_layers_)]
 
     @property
     def n_layers_(self):
         """Layers counted as scikit-learn does: input, hidden and output."""
         self._check_fitted()
-        return len(self.params_) // 2 + 1
+        return n_layers(self.params_) + 1
 
     def _partial_fit_check(self):
         if self.solver not in _STOCHASTIC:
@@ -270,6 +279,12 @@ _COMMON = """
         Where to compute (as for every xpnn estimator): None follows the input, "gpu" is CuPy.
     dtype : None, "float32" or "float64"
         None: float32 for float32 X, else float64.
+    batch_norm : bool, default False
+        xpnn's: batch normalization on every hidden layer (see :mod:`xpnn.normalization`): each
+        mini-batch's statistics in training, running averages at prediction. ``coefs_`` and
+        ``intercepts_`` are then the equivalent plain net (normalisation folded in).
+    batch_norm_momentum : float in [0, 1), default 0.9
+        β of the running averages.
 
     Attributes
     ----------
@@ -289,7 +304,8 @@ class MLPClassifier(_MLP, _Classifier):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False,
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                 n_iter_no_change=10, max_fun=15000, backend=None, dtype=None):
+                 n_iter_no_change=10, max_fun=15000, backend=None, dtype=None, batch_norm=False,
+                 batch_norm_momentum=0.9):
         for name, value in locals().items():
             if name != "self":
                 setattr(self, name, value)
@@ -343,7 +359,8 @@ class MLPRegressor(_MLP, _Regressor):
                  learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True, random_state=None,
                  tol=1e-4, verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, backend=None, dtype=None):
+                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, backend=None, dtype=None,
+                 batch_norm=False, batch_norm_momentum=0.9):
         for name, value in locals().items():
             if name != "self":
                 setattr(self, name, value)

@@ -4,7 +4,8 @@ X (n_x, m), Y (k, m), W[l] (n[l], n[l-1]), b[l] (n[l], 1). Hidden layers use any
 of the registry; the output layer is a *head* (:mod:`xpnn.heads`): k sigmoid units with binary
 cross-entropy (the course's, k = 1), softmax with categorical cross-entropy, or identity with
 half the squared error. Logistic regression is the L = 1 case of the same code. Optional
-per-example weights S (1, m) make the cost Σ S·loss / Σ S. Every function takes its namespace
+per-example weights S (1, m) make the cost Σ S·loss / Σ S. Hidden layers may be
+batch-normalised (:mod:`xpnn.normalization`: γ[l], β[l] in place of b[l]). Every function takes its namespace
 from its arguments and runs unchanged on NumPy, CuPy, torch and array_api_strict.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 from .activations import Activation, get_activation
 from .backend import namespace, read_scalars, samples_as_rows
 from .heads import cost_from_logits, cost_gradient, get_head
+from .normalization import folded, is_normalized, normalize, normalize_backward
 from .optimizers import gd
 
 
@@ -27,7 +29,7 @@ def layer_activations(n_layers, hidden="relu", head="sigmoid"):
 
 def n_layers(params):
     """L, the number of weight layers in ``params``."""
-    return len(params) // 2
+    return sum(k[0] == "W" for k in params)
 
 
 def layer_product(W, A_prev):
@@ -47,37 +49,66 @@ def linear_forward(A_prev, W, b):
     return Z
 
 
-def forward(X, params, activations, masks=None):
-    """Forward pass.  X (n_x, m) -> (AL (k, m), caches); caches[l-1] = (A[l-1], Z[l]).
+def forward(X, params, activations, masks=None, *, S=None, training=False, moments=None):
+    """Forward pass.  X (n_x, m) -> (AL (k, m), caches); caches[l-1] = (A[l-1], Z[l]), Z[l] the
+    activation's input, and for a batch-normalised layer in training (A[l-1], Z̃[l], norm) with
+    norm = (Ẑ, 1/√(σ² + ε), μ, σ²) (see :mod:`xpnn.normalization`).
 
     ``masks`` (training with dropout only): one array (n[l], m) per hidden layer (or None for a
-    layer without dropout), 0 or 1/keep_prob, multiplied into A[l] (inverted dropout)."""
-    A, caches = X, []
+    layer without dropout), 0 or 1/keep_prob, multiplied into A[l] (inverted dropout).
+    ``training``: batch-normalised layers use the batch's statistics (weighted by S (1, m) when
+    given; or ``moments`` {l: (μ, σ²)} when given, those of a larger batch), else (inference)
+    their running statistics; nets without batch norm ignore it."""
+    A, caches, share = X, [], None
     L = len(activations)
     for l, activation in enumerate(activations, start=1):
-        Z = linear_forward(A, params[f"W{l}"], params[f"b{l}"])
-        caches.append((A, Z))
+        if training and is_normalized(params, l):
+            share = _share(X, S) if share is None else share
+            Z, norm = normalize(layer_product(params[f"W{l}"], A), params[f"gamma{l}"], params[f"beta{l}"],
+                                None if S is None else share, None if moments is None else moments.get(l))
+            caches.append((A, Z, norm))
+        else:
+            Z = linear_forward(A, *folded(params, l))
+            caches.append((A, Z))
         A = activation.forward(Z)
         if masks is not None and l < L and masks[l - 1] is not None:
             A = A * masks[l - 1]
     return A, caches
 
 
-def backward(AL, Y, caches, params, activations, *, head="sigmoid", S=None, alpha=0.0, masks=None):
+def _share(X, S):
+    """Each example's share of the batch statistics: 1/m, or S / Σ S (1, m)."""
+    return 1.0 / X.shape[1] if S is None else S / namespace(S).sum(S)
+
+
+def batch_moments(caches):
+    """{l: (μ, σ²)}: the batch statistics of the normalised layers of a training forward pass."""
+    return {l: cache[2][2:] for l, cache in enumerate(caches, start=1) if len(cache) == 3}
+
+
+def backward(AL, Y, caches, params, activations, *, head="sigmoid", S=None, alpha=0.0, masks=None,
+             sums=None):
     """Gradients {"dW1", "db1", ...} of the head's cost (mean, or weighted by S (1, m)), plus
     the L2 term alpha/m W[l] in dW[l] when alpha > 0 (m: Σ S with weights, so integer weights
     equal repeated examples); with dropout ``masks`` (those of the forward pass) dA[l] is masked
-    the same way. dA of the input X is never formed."""
+    the same way. A batch-normalised layer (a training forward pass) gives dgamma[l] and
+    dbeta[l] instead of db[l]; ``sums`` {l: (dβ, dγ)} of a larger batch replace the batch's own
+    (see :func:`xpnn.normalization.normalize_backward`). dA of the input X is never formed."""
     xp = namespace(AL, Y)
     L, m = len(caches), examples(AL.shape[1], S)
     dZ = cost_gradient(AL, Y, head, S)  # 1/m (or S / Σ S) applied once, here
-    grads = {}
+    grads, share = {}, None
     for l in range(L, 0, -1):
-        A_prev, _ = caches[l - 1]
+        A_prev = caches[l - 1][0]
+        if len(caches[l - 1]) == 3:  # batch-normalised: dZ̃ -> dZ, and dγ, dβ
+            share = _share(AL, S) if share is None else share
+            dZ, grads[f"dgamma{l}"], grads[f"dbeta{l}"] = normalize_backward(
+                dZ, caches[l - 1][2], params[f"gamma{l}"], share, None if sums is None else sums.get(l))
+        else:
+            grads[f"db{l}"] = xp.sum(dZ, axis=1, keepdims=True)
         grads[f"dW{l}"] = dZ @ A_prev.T
         if alpha:
             grads[f"dW{l}"] = grads[f"dW{l}"] + (alpha / m) * params[f"W{l}"]
-        grads[f"db{l}"] = xp.sum(dZ, axis=1, keepdims=True)
         if l > 1:
             Z_prev, dA = caches[l - 2][1], params[f"W{l}"].T @ dZ
             mask = None if masks is None else masks[l - 2]
@@ -103,9 +134,10 @@ def l2_penalty(params, alpha, m):
 
 
 def cost(X, Y, params, activations, *, head="sigmoid", S=None, alpha=0.0, masks=None):
-    """The head's cost of the net on (X, Y) (weighted by S when given, plus the L2 term when
-    alpha > 0, through the dropout ``masks`` when given), a 0-d device array."""
-    _, caches = forward(X, params, activations, masks)
+    """The head's training cost of the net on (X, Y) (weighted by S when given, plus the L2 term
+    when alpha > 0, through the dropout ``masks`` when given; batch norm with the batch's
+    statistics), a 0-d device array."""
+    _, caches = forward(X, params, activations, masks, S=S, training=True)
     total = cost_from_logits(caches[-1][1], Y, head, S)
     return total + l2_penalty(params, alpha, examples(X.shape[1], S)) if alpha else total
 

@@ -223,7 +223,7 @@ def _implied_sizes(template, header):
 def _restore(cls, header, arrays, path, backend=None):
     """The estimator ``cls`` from a header and its arrays, checked as one model."""
     state = FittedState(
-        params={k: v for k, v in arrays.items() if k[0] in "Wb"}, costs=arrays.get("costs"),
+        params={k: v for k, v in arrays.items() if _is_parameter(k)}, costs=arrays.get("costs"),
         n_features_in=header["n_features_in"], n_iter=header["n_iter"], head=header["head"],
         n_outputs=header["n_outputs"], classes=_classes(arrays, header),
         y_ndim=header.get("y_ndim"), feature_names=header.get("feature_names"))
@@ -395,11 +395,19 @@ def _arrays(members, header, path, limits):
 
 
 def _defined(member):
-    """True for the members the format defines: costs, classes, W<l>, b<l> (.npy each)."""
+    """True for the members the format defines: costs, classes and the parameters (.npy each)."""
     name = member[:-4] if member.endswith(".npy") else None
     if name is None:
         return False
-    return name in {"costs", "classes"} or (name[:1] in ("W", "b") and name[1:].isdigit())
+    return name in {"costs", "classes"} or _is_parameter(name)
+
+
+_PARAMETER_NAMES = ("W", "b", "gamma", "beta", "mean", "var")  # + the layer number
+
+
+def _is_parameter(name):
+    """True for a parameter's name: W<l>, b<l>, and batch norm's gamma<l>, beta<l>, mean<l>, var<l>."""
+    return any(name.startswith(p) and name[len(p):].isdigit() for p in _PARAMETER_NAMES)
 
 
 def _member_limit(spec, path, name, most):

@@ -18,14 +18,15 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ._divergence import CostLog
 from ._parameters import check_choice, check_positive_float, check_positive_int
 from ._validation import check_network_inputs
-from .backend import backend_of, namespace, read_scalars, rng_from, take_samples, uniform_sampler, warn
-from .exceptions import DivergenceError, DivergenceWarning
+from .backend import backend_of, namespace, read_scalars, rng_from, take_samples, uniform_sampler
 from .gradcheck import flatten, unflatten
 from .heads import cost_from_logits, get_head
 from .lbfgs import minimize
-from .network import all_finite, backward, examples, forward, l2_penalty
+from .network import backward, batch_moments, examples, forward, l2_penalty
+from .normalization import running_averages, statistics, trainable
 from .optimizers import gd
 
 
@@ -55,27 +56,40 @@ class EarlyStopping(NamedTuple):
     inclusive: bool = False
 
 
-def gradients(params, X, Y, S, masks, *, activations, head, alpha, record):
-    """Forward and backward over one batch: (grads, its cost or None). The cost (a 0-d device
-    array, L2 term included) is computed only when ``record``."""
-    AL, caches = forward(X, params, activations, masks)
-    grads = backward(AL, Y, caches, params, activations, head=head, S=S, alpha=alpha, masks=masks)
+def gradients(params, X, Y, S, masks, *, activations, head, alpha, record, moments=None, sums=None):
+    """Forward and backward over one batch: (grads, its cost or None, its batch-norm statistics
+    {l: (μ, σ²)}, empty without batch norm). The cost (a 0-d device array, L2 term included)
+    is computed only when ``record``. ``moments`` and ``sums``: batch norm's statistics and
+    backward sums of a larger batch this one is part of (Dask), in place of its own."""
+    AL, caches = forward(X, params, activations, masks, S=S, training=True, moments=moments)
+    grads = backward(AL, Y, caches, params, activations, head=head, S=S, alpha=alpha, masks=masks,
+                     sums=sums)
     if not record:
-        return grads, None
+        return grads, None, batch_moments(caches)
     cost = cost_from_logits(caches[-1][1], Y, head, S)
-    return grads, cost + l2_penalty(params, alpha, examples(X.shape[1], S)) if alpha else cost
+    cost = cost + l2_penalty(params, alpha, examples(X.shape[1], S)) if alpha else cost
+    return grads, cost, batch_moments(caches)
 
 
-def _step(params, state, t, X, Y, S, masks, *, activations, head, alpha, optimizer, record):
+def update(params, grads, state, t, optimizer, batch_moments=None, momentum=0.9):
+    """The optimizer's step on the trainable parameters and, with batch norm, the running
+    statistics' step towards ``batch_moments`` (see :mod:`xpnn.normalization`)."""
+    if not batch_moments:
+        return optimizer.update(params, grads, state, t)
+    new, state = optimizer.update(trainable(params), grads, state, t)
+    return {**params, **new, **running_averages(params, batch_moments, momentum, t)}, state
+
+
+def _step(params, state, t, X, Y, S, masks, *, activations, head, alpha, optimizer, record, momentum):
     """Gradients and update of one batch: compiled as one function where the backend has a
     compiler (JAX; the keyword arguments are static), with no host read inside."""
-    grads, cost = gradients(params, X, Y, S, masks, activations=activations, head=head, alpha=alpha,
-                            record=record)
-    params, state = optimizer.update(params, grads, state, t)
+    grads, cost, moments = gradients(params, X, Y, S, masks, activations=activations, head=head,
+                                     alpha=alpha, record=record)
+    params, state = update(params, grads, state, t, optimizer, moments, momentum)
     return params, state, cost
 
 
-_STATIC = ("activations", "head", "alpha", "optimizer", "record")
+_STATIC = ("activations", "head", "alpha", "optimizer", "record", "momentum")
 
 
 class ArraySource:
@@ -142,7 +156,7 @@ class ArraySource:
 def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=None, batch_size=None,
         alpha=0.0, dropout=None, random_state=None, cost_every=100, on_divergence="raise",
         callback=None, early_stopping=None, state=None, t=0, learning_rate=None, shuffle=True,
-        curve=False, on_epoch=None, progress=None, rows=None):
+        curve=False, on_epoch=None, progress=None, rows=None, batch_norm_momentum=0.9):
     """Train on arrays of one device for ``n_epochs`` epochs; returns a :class:`Result`.
 
     Parameters
@@ -172,6 +186,7 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
     rows : None, or the host indices of the examples to train on (early stopping's training
         rows): full batch gives the others zero weight, mini-batches shuffle only these; X is
         never copied for them.
+    batch_norm_momentum : β of the running statistics of batch-normalised layers (if any).
     """
     rng = rng_from(random_state)
     hidden = [params[f"W{l}"].shape[0] for l in range(1, len(activations))]
@@ -179,22 +194,24 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
     return loop(source, params, activations, optimizer=optimizer, n_epochs=n_epochs, head=head,
                 alpha=alpha, rng=rng, cost_every=cost_every, on_divergence=on_divergence,
                 callback=callback, early_stopping=early_stopping, state=state, t=t,
-                learning_rate=learning_rate, curve=curve, on_epoch=on_epoch, progress=progress)
+                learning_rate=learning_rate, curve=curve, on_epoch=on_epoch, progress=progress,
+                batch_norm_momentum=batch_norm_momentum)
 
 
 def loop(source, params, activations, *, optimizer, n_epochs, head="sigmoid", alpha=0.0, rng=None,
          cost_every=100, on_divergence="raise", callback=None, early_stopping=None, state=None, t=0,
-         learning_rate=None, curve=False, on_epoch=None, progress=None):
+         learning_rate=None, curve=False, on_epoch=None, progress=None, batch_norm_momentum=0.9):
     """The epoch loop over a source's batches (see :func:`run` for the options)."""
     curve, pending = ([] if curve else None), []
-    state = optimizer.init(params) if state is None else state
+    state = optimizer.init(trainable(params)) if state is None else state
     log = CostLog(params, learning_rate, on_divergence, callback,
                   "iteration" if source.full_batch else "epoch")
     monitor = None
     if early_stopping is not None:
         monitor = _Monitor(source.validation(early_stopping), head, activations)
     checkpoint = (0, params, state, t)  # the last recorded epoch with a finite cost
-    step = source.stepper(activations=tuple(activations), head=head, alpha=alpha, optimizer=optimizer)
+    step = source.stepper(activations=tuple(activations), head=head, alpha=alpha, optimizer=optimizer,
+                          momentum=batch_norm_momentum)
     for epoch in range(n_epochs):
         record = epoch % cost_every == 0
         measure = record or curve is not None
@@ -251,20 +268,25 @@ def run_lbfgs(X, Y, params, activations, *, head="sigmoid", S=None, alpha=0.0, m
     """Full-batch L-BFGS (:func:`xpnn.lbfgs.minimize`) on X (n_x, m), Y (k, m) from ``params``,
     over the same gradients as every other path (:func:`gradients`), on X's device. Returns
     (:class:`Result`, :class:`xpnn.lbfgs.Solution`); ``costs`` holds the cost after each
-    iteration."""
-    costs = []
+    iteration. Batch norm's running statistics end as the full batch's for the final parameters
+    (there are no steps to average them over)."""
+    costs, like = [], trainable(params)
 
     def fg(theta):
-        grads, cost = gradients(unflatten(theta, params), X, Y, S, None, activations=tuple(activations),
-                                head=head, alpha=alpha, record=True)
-        return cost, flatten({k: grads[f"d{k}"] for k in params})
+        grads, cost, _ = gradients(unflatten(theta, like), X, Y, S, None, activations=tuple(activations),
+                                   head=head, alpha=alpha, record=True)
+        return cost, flatten({k: grads[f"d{k}"] for k in like})
 
     def record(n_iter, cost):
         costs.append(cost)
         if callback is not None:
             callback(n_iter, cost)
-    solution = minimize(fg, flatten(params), max_iter=max_iter, max_fun=max_fun, gtol=tol, callback=record)
-    return Result(unflatten(solution.x, params), costs, solution.n_iter, None, solution.n_iter), solution
+    solution = minimize(fg, flatten(like), max_iter=max_iter, max_fun=max_fun, gtol=tol, callback=record)
+    final = {**params, **unflatten(solution.x, like)}
+    if len(final) > len(like):
+        _, caches = forward(X, final, activations, S=S, training=True)
+        final = {**final, **statistics(batch_moments(caches))}
+    return Result(final, costs, solution.n_iter, None, solution.n_iter), solution
 
 
 def _first_diverged(step, source, checkpoint, noticed, log):
@@ -331,56 +353,6 @@ class _Monitor:
         if score > self.best_score:
             self.best, self.best_score, self.best_iteration = params, score, epoch
         return self.no_improvement >= self.config.n_iter_no_change
-
-
-GROWTH = 1e3  # a recorded cost this many times the first (above 0.01) is divergence, not noise
-
-
-class CostLog:
-    """The costs read back during training, the last parameters whose cost was finite, and what
-    to do on divergence (raise :class:`xpnn.DivergenceError`, or warn and keep those parameters):
-    a non-finite cost, or one that grew ``GROWTH`` times the first recorded."""
-
-    def __init__(self, params, learning_rate, on_divergence="raise", callback=None, unit="iteration"):
-        self.costs, self.last_finite, self.first = [], params, None
-        self.learning_rate = "" if learning_rate is None else f" with learning_rate={learning_rate}"
-        self.on_divergence, self.callback, self.unit = on_divergence, callback, unit
-
-    def record(self, index, cost, params):
-        """Record the cost of ``params`` at iteration (or epoch) ``index``; returns the params to
-        stop with (divergence with on_divergence="warn", or a callback returning False; raises
-        DivergenceError with "raise"), else None."""
-        if self.on_divergence != "continue" and self.diverges(cost):
-            if not math.isfinite(cost):
-                return self._diverged(f"the cost became {cost} at {self.unit} {index}")
-            return self._diverged(f"the cost grew from {self.first:.6g} to {cost:.6g} at {self.unit} {index}")
-        if self.first is None and math.isfinite(cost):
-            self.first = cost
-        self.costs.append(cost)
-        if math.isfinite(cost):
-            self.last_finite = params
-        if self.callback is not None and self.callback(index, cost) is False:
-            return params
-        return None
-
-    def diverges(self, cost):
-        """True for a cost that is not finite, or ``GROWTH`` times the first recorded (above 0.01)."""
-        return not math.isfinite(cost) or (self.first is not None and cost > GROWTH * max(self.first, 1e-2))
-
-    def finish(self, params):
-        """The parameters at the end of training, after one check that they are finite (none
-        with "continue": the caller checks)."""
-        if self.on_divergence != "continue" and not all_finite(params):
-            return self._diverged(f"the parameters became non-finite after the last recorded {self.unit}")
-        return params
-
-    def _diverged(self, what):
-        message = (f"training diverged: {what}{self.learning_rate}; "
-                   "try a smaller learning_rate (or standardised inputs)")
-        if self.on_divergence == "warn":
-            warn(message + "; keeping the last parameters with a finite cost", DivergenceWarning)
-            return self.last_finite
-        raise DivergenceError(message)
 
 
 def train(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,

@@ -1,0 +1,60 @@
+"""Divergence during training: the recorded costs, the last parameters whose cost was finite,
+and what to do when the cost stops being finite or grows without bound."""
+
+from __future__ import annotations
+
+import math
+
+from .backend import warn
+from .exceptions import DivergenceError, DivergenceWarning
+from .network import all_finite
+
+
+GROWTH = 1e3  # a recorded cost this many times the first (above 0.01) is divergence, not noise
+
+
+class CostLog:
+    """The costs read back during training, the last parameters whose cost was finite, and what
+    to do on divergence (raise :class:`xpnn.DivergenceError`, or warn and keep those parameters):
+    a non-finite cost, or one that grew ``GROWTH`` times the first recorded."""
+
+    def __init__(self, params, learning_rate, on_divergence="raise", callback=None, unit="iteration"):
+        self.costs, self.last_finite, self.first = [], params, None
+        self.learning_rate = "" if learning_rate is None else f" with learning_rate={learning_rate}"
+        self.on_divergence, self.callback, self.unit = on_divergence, callback, unit
+
+    def record(self, index, cost, params):
+        """Record the cost of ``params`` at iteration (or epoch) ``index``; returns the params to
+        stop with (divergence with on_divergence="warn", or a callback returning False; raises
+        DivergenceError with "raise"), else None."""
+        if self.on_divergence != "continue" and self.diverges(cost):
+            if not math.isfinite(cost):
+                return self._diverged(f"the cost became {cost} at {self.unit} {index}")
+            return self._diverged(f"the cost grew from {self.first:.6g} to {cost:.6g} at {self.unit} {index}")
+        if self.first is None and math.isfinite(cost):
+            self.first = cost
+        self.costs.append(cost)
+        if math.isfinite(cost):
+            self.last_finite = params
+        if self.callback is not None and self.callback(index, cost) is False:
+            return params
+        return None
+
+    def diverges(self, cost):
+        """True for a cost that is not finite, or ``GROWTH`` times the first recorded (above 0.01)."""
+        return not math.isfinite(cost) or (self.first is not None and cost > GROWTH * max(self.first, 1e-2))
+
+    def finish(self, params):
+        """The parameters at the end of training, after one check that they are finite (none
+        with "continue": the caller checks)."""
+        if self.on_divergence != "continue" and not all_finite(params):
+            return self._diverged(f"the parameters became non-finite after the last recorded {self.unit}")
+        return params
+
+    def _diverged(self, what):
+        message = (f"training diverged: {what}{self.learning_rate}; "
+                   "try a smaller learning_rate (or standardised inputs)")
+        if self.on_divergence == "warn":
+            warn(message + "; keeping the last parameters with a finite cost", DivergenceWarning)
+            return self.last_finite
+        raise DivergenceError(message)
