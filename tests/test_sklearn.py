@@ -13,7 +13,10 @@ sklearn_checks = pytest.importorskip("sklearn.utils.estimator_checks")
 # the checks fit random noise, where "did not learn" is the right thing for xpnn to say
 pytestmark = pytest.mark.filterwarnings("ignore::xpnn.ConvergenceWarning")
 
-QUICK = SKLEARN_QUICK
+QUICK = SKLEARN_QUICK + [  # and with batch normalization
+    xpnn.DeepNet((8, 4), n_iter=300, learning_rate=0.1, init="he", random_state=0, batch_norm=True),
+    xpnn.MLPRegressor(max_iter=100, random_state=0, batch_norm=True),
+]
 EXPECTED_FAILURES = {
     "LogisticRegression": {
         "check_class_weight_classifiers": (
@@ -26,7 +29,8 @@ EXPECTED_FAILURES = {
 # the settings scikit-learn checks its own MLPs' sample weights with
 # (sklearn/utils/_test_common/instance_generator.py): L-BFGS, and SGD to tol=1e-2
 SAMPLE_WEIGHT_SETTINGS = [xpnn.MLPClassifier(solver="lbfgs"),
-                          xpnn.MLPRegressor(solver="sgd", tol=1e-2, random_state=42)]
+                          xpnn.MLPRegressor(solver="sgd", tol=1e-2, random_state=42),
+                          xpnn.MLPClassifier(solver="lbfgs", batch_norm=True)]  # weighted statistics
 
 
 def _expected_failures(estimator):
@@ -38,7 +42,7 @@ def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
-@pytest.mark.parametrize("estimator", SAMPLE_WEIGHT_SETTINGS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("estimator", SAMPLE_WEIGHT_SETTINGS, ids=repr)
 def test_mlp_sample_weights_as_scikit_learn_checks_them(estimator):
     """Integer weights equal repeated rows (the L2 term divides by the total weight, as
     scikit-learn's does), with the settings scikit-learn checks its own MLPs with."""

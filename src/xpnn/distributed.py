@@ -119,7 +119,7 @@ def _chunk_sums(X_rows, Y_rows, w, params, total_weight, *, layer, **options):
     """The chunk's share of the whole batch's (dβ, dγ) of batch-normalised layer ``layer``, the
     layers above it given the whole batch's (``sums``), as one flat host vector."""
     grads, _, _ = _chunk_gradients(X_rows, Y_rows, w, params, False, alpha=0.0, **options)
-    vector = np.concatenate([to_numpy(grads[f"dbeta{layer}"]), to_numpy(grads[f"dgamma{layer}"])])
+    vector = np.concatenate([to_numpy(grads[f"dbeta{layer}"])[:, 0], to_numpy(grads[f"dgamma{layer}"])[:, 0]])
     return vector.astype(np.float64) * _share(X_rows, w, total_weight)
 
 

@@ -129,3 +129,56 @@ def network_gradients_per_example(X, Y, params, activations):
             if l > 1:
                 dZ = (params[f"W{l}"].T @ dZ) * activations[l - 2].derivative(cache[l - 2][1], A_prev)
     return grads
+
+
+def batch_norm_gradients(X, Y, params, hidden, epsilon=1e-5):
+    """L-layer gradients with every hidden layer batch-normalised, in Python floats: a layer at
+    a time (its statistics need all the examples), one example, unit and weight at a time.
+
+    X : n_x lists of m floats; Y : list of m labels; params : {"W1": rows, "gamma1": list,
+    "beta1": list, ..., "WL": rows, "bL": list}; hidden : one activation name per hidden layer
+    (the output is a sigmoid, mean BCE cost). Returns {"dW1": rows, "dgamma1": list, "dbeta1":
+    list, ..., "dbL": list}.
+    """
+    L, m = sum(k[0] == "W" for k in params), len(Y)
+    A = [[row[i] for row in X] for i in range(m)]  # A[i]: example i's activations
+    layers = []
+    for l in range(1, L + 1):
+        W = params[f"W{l}"]
+        Z = [[sum(W[j][k] * a[k] for k in range(len(a))) for j in range(len(W))] for a in A]
+        if l == L:
+            Zt = [[z[j] + params[f"b{l}"][j] for j in range(len(W))] for z in Z]
+            layers.append((A, Zt, None, None))
+            A = [[sigmoid(v) for v in z] for z in Zt]
+            break
+        mean = [sum(z[j] for z in Z) / m for j in range(len(W))]
+        var = [sum((z[j] - mean[j]) ** 2 for z in Z) / m for j in range(len(W))]
+        Zhat = [[(z[j] - mean[j]) / math.sqrt(var[j] + epsilon) for j in range(len(W))] for z in Z]
+        Zt = [[params[f"gamma{l}"][j] * zh[j] + params[f"beta{l}"][j] for j in range(len(W))] for zh in Zhat]
+        layers.append((A, Zt, Zhat, var))
+        g = SCALAR_ACTIVATIONS[hidden[l - 1]][0]
+        A = [[g(v) for v in z] for z in Zt]
+    dZt = [[(A[i][0] - Y[i]) / m] for i in range(m)]
+    grads = {}
+    for l in range(L, 0, -1):
+        A_prev, _, Zhat, var = layers[l - 1]
+        W, n = params[f"W{l}"], len(params[f"W{l}"])
+        if Zhat is None:
+            grads[f"db{l}"] = [sum(dZt[i][j] for i in range(m)) for j in range(n)]
+            dZ = dZt
+        else:
+            gamma = params[f"gamma{l}"]
+            dgamma = [sum(dZt[i][j] * Zhat[i][j] for i in range(m)) for j in range(n)]
+            dbeta = [sum(dZt[i][j] for i in range(m)) for j in range(n)]
+            grads[f"dgamma{l}"], grads[f"dbeta{l}"] = dgamma, dbeta
+            scale = [gamma[j] / math.sqrt(var[j] + epsilon) for j in range(n)]
+            dZ = [[scale[j] * (dZt[i][j] - (dbeta[j] + Zhat[i][j] * dgamma[j]) / m) for j in range(n)]
+                  for i in range(m)]
+        grads[f"dW{l}"] = [[sum(dZ[i][j] * A_prev[i][k] for i in range(m)) for k in range(len(A_prev[0]))]
+                           for j in range(n)]
+        if l > 1:
+            g_prime = SCALAR_ACTIVATIONS[hidden[l - 2]][1]
+            Zt_prev = layers[l - 2][1]
+            dZt = [[sum(W[j][k] * dZ[i][j] for j in range(n)) * g_prime(Zt_prev[i][k])
+                    for k in range(len(A_prev[0]))] for i in range(m)]
+    return grads
