@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from xpnn import cli
@@ -23,7 +24,28 @@ EXPECTED = {  # lines each lesson must print (regular expressions)
                        r"cost stays at 0\.693147"],
     "cat-classifier": [r"train \d+\.\d\d%, test \d+\.\d\d%", r"mislabelled test images: \d+"],
     "optimizers": [r"gd\s+constant\s+\d+\.\d\d\s+79\.7", r"adam\s+decay\s+\d+\.\d\d\s+-"],
+    "batch-norm": [r"raw\s+plain\s+50\.00", r"raw\s+batch norm\s+\d+\.\d\d", r"rescaled\s+plain\s+\d+\.\d\d"],
+    "tuning": [r"coarse\s+\d\.\d+(e-\d+)?\s+\d\.\d+(e[-+]\d+)?\s+\d+\.\d\d", r"fine\s+\d"],
 }
+
+
+def test_batch_norm_lesson_trains_where_the_plain_net_fails(tmp_path):
+    from xpnn.lessons import run
+
+    accuracy = run("batch-norm", quick=True, out=str(tmp_path))["accuracy"]
+    assert accuracy["raw", False] == 50.0 and accuracy["raw", True] > 80.0  # the plain net predicts one class
+    assert accuracy["rescaled", False] > 95.0 and accuracy["rescaled", True] > 95.0
+
+
+def test_tuning_lesson_searches_log_uniformly_and_narrows(tmp_path):
+    from xpnn.lessons import run, tuning
+
+    figures = run("tuning", quick=True, out=str(tmp_path))
+    best = figures["best"]
+    for name, (low, high) in tuning.COARSE.items():
+        assert low <= best["coarse"][name] <= high
+        assert abs(np.log10(best["fine"][name] / best["coarse"][name])) <= 0.5  # within the finer range
+    assert tuning.finer({"alpha": 1.0}) == {"alpha": (1 / np.sqrt(10), np.sqrt(10))}
 
 
 @pytest.mark.parametrize("name", LESSONS)

@@ -12,7 +12,7 @@ import importlib
 import warnings
 
 LESSONS = ("vectorisation", "broadcasting", "learning-rates", "hidden-sizes", "initialisation",
-           "cat-classifier", "optimizers")
+           "cat-classifier", "optimizers", "batch-norm", "tuning")
 
 
 def run(name, *, backend=None, out="lessons", quick=False):
