@@ -37,20 +37,27 @@ class CUDARuntimeError(RuntimeError):
     """cupy_backends.cuda.api.runtime.CUDARuntimeError."""
 
 
+N_DEVICES = 2  # two GPUs: CuPy allocates on the *current* one, whatever the inputs' device
+_current = [0]
+
+
 class Device:
-    """cupy.cuda.Device: the current device by default, usable as a context manager."""
+    """cupy.cuda.Device: the current device by default; as a context manager it makes itself
+    the current device (where every new array is allocated, as in CuPy)."""
 
     def __init__(self, device=None):
         if isinstance(device, Device):
             device = device.id
-        self.id = 0 if device is None else int(device)
-        if self.id != 0:
+        self.id = _current[-1] if device is None else int(device)
+        if not 0 <= self.id < N_DEVICES:
             raise CUDARuntimeError("cudaErrorInvalidDevice: invalid device ordinal")
 
     def __enter__(self):
+        _current.append(self.id)
         return self
 
     def __exit__(self, *exc):
+        _current.pop()
         return False
 
     def __eq__(self, other):
@@ -64,24 +71,32 @@ class Device:
 
     def synchronize(self):
         _counters["synchronize"] += 1
+        _counters["synchronized_devices"].append(self.id)
 
 
 class _Generator:
-    """cupy.random.Generator: draws on the device (here NumPy's PCG64 stands in)."""
+    """cupy.random.Generator: draws on the device current when it was made (here NumPy's
+    PCG64 stands in)."""
 
     def __init__(self, seed=None):
-        self._host = np.random.default_rng(seed)
+        self._host, self.device = np.random.default_rng(seed), _current[-1]
 
     def random(self, size=None, dtype=np.float64, out=None):
-        return ndarray(np.asarray(self._host.random(size, dtype=dtype)))
+        return ndarray(np.asarray(self._host.random(size, dtype=dtype)), device=self.device)
 
 
 class Stream:
+    """The current stream of the device current when it was asked for."""
+
+    def __init__(self):
+        self.device = _current[-1]
+
     def synchronize(self):
         _counters["synchronize"] += 1
+        _counters["synchronized_devices"].append(self.device)
 
 
-_counters = {"synchronize": 0, "host_reads": 0}
+_counters = {"synchronize": 0, "host_reads": 0, "synchronized_devices": []}
 
 
 def _unwrap(x, *, host_ok=False):
@@ -109,8 +124,8 @@ class ndarray(NDArrayOperatorsMixin):
 
     __array_priority__ = 100
 
-    def __init__(self, data):
-        self._data = data
+    def __init__(self, data, device=None):
+        self._data, self._device = data, _current[-1] if device is None else device
 
     # ------------------------------------------------------------- CuPy's host rules
     def __array__(self, *args, **kwargs):
@@ -171,7 +186,7 @@ class ndarray(NDArrayOperatorsMixin):
 
     @property
     def device(self):
-        return Device(0)
+        return Device(self._device)
 
     @property
     def T(self):
@@ -250,7 +265,7 @@ def build(*, available=True):
     cuda.memory = types.SimpleNamespace(OutOfMemoryError=OutOfMemoryError)
     cuda.runtime = types.SimpleNamespace(
         CUDARuntimeError=CUDARuntimeError,
-        getDeviceCount=lambda: 1 if available else 0,
+        getDeviceCount=lambda: N_DEVICES if available else 0,
         getDeviceProperties=lambda i: {"name": b"Fake CUDA device (NumPy)", "totalGlobalMem": 2**34,
                                        "major": 9, "minor": 0},
         runtimeGetVersion=lambda: 13000,
@@ -274,7 +289,8 @@ def install(monkeypatch, **kwargs):
         monkeypatch.setitem(sys.modules, name, module)
     G.gpu_status.cache_clear()
     monkeypatch.setattr(G, "gpu_status", _uncached_status)
-    _counters.update(synchronize=0, host_reads=0)
+    _counters.update(synchronize=0, host_reads=0, synchronized_devices=[])
+    _current[:] = [0]
     return modules["cupy"]
 
 
@@ -285,5 +301,6 @@ def _uncached_status():
 
 
 def counters():
-    """{"synchronize": n, "host_reads": n} since install (device->host reads of every kind)."""
+    """{"synchronize": n, "host_reads": n, "synchronized_devices": [ids]} since install
+    (device->host reads of every kind)."""
     return dict(_counters)

@@ -297,3 +297,33 @@ def test_out_of_memory_while_uploading_x_and_jax_resource_exhausted_are_clear(mo
     monkeypatch.setattr(base, "check_X", fail)
     with pytest.raises(MemoryError, match="ran out of memory receiving X"):
         xpnn.DeepNet(n_iter=2).fit(X, y)
+
+
+def _devices(tree):
+    """The device ids of every array in a nested dict/tuple."""
+    if isinstance(tree, dict):
+        return {i for v in tree.values() for i in _devices(v)}
+    if isinstance(tree, tuple):
+        return {i for v in tree for i in _devices(v)}
+    return {tree.device.id}
+
+
+def test_a_second_gpu_gets_every_array_of_training_and_prediction(monkeypatch, data):
+    """CuPy allocates on the *current* device (zeros, zeros_like, generators, streams): with the
+    model on GPU 1 while GPU 0 is current, the weights, biases, optimizer state, dropout masks,
+    batch-norm statistics and predictions must all land on GPU 1 (the stand-in has two GPUs)."""
+    fakecupy.install(monkeypatch)
+    be = B.get_backend("cupy", device=1)
+    X, y = data
+    params = initialize_parameters([X.shape[1], 5, 3, 1], scheme="he", seed=0, backend=be, batch_norm=True)
+    assert _devices(params) == {1}
+    Y = (y == "cat")[None, :] * 1.0
+    result = training.run(be.asarray(X.T), be.asarray(Y), params, network.layer_activations(3),
+                          optimizer=xpnn.optimizers.get_optimizer("adam", 0.01), n_epochs=2, batch_size=16,
+                          dropout=[0.2, 0.1], random_state=0)
+    assert _devices(result.params) == {1} and _devices(result.state) == {1}
+    model = xpnn.DeepNet((5, 3), n_iter=3, optimizer="lbfgs", batch_norm=True, random_state=0, backend=be)
+    model.fit(X, y)
+    assert model.predict_proba(be.asarray(X)).device.id == 1
+    be.synchronize()
+    assert fakecupy.counters()["synchronized_devices"] == [1]

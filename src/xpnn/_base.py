@@ -198,7 +198,7 @@ class _BaseNet(_Fitted):
                      "afresh", UserWarning)
                 warm = False
         try:
-            with self._progress_bar(n_epochs) as progress:
+            with self._progress_bar(n_epochs) as progress, backend.on_device():
                 result = self._train(hp, backend, Xb, Y, weights, dims, head, self._reporter(callback),
                                      n_epochs, warm, early_stopping, progress)
         except Exception as exc:

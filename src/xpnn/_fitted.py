@@ -175,9 +175,11 @@ class _Fitted:
             self._device_params[key] = (held, {k: backend.asarray(v) for k, v in held})
         return self._device_params[key][1]
 
-    def _forward(self, X):
-        """Run the net on X; returns (A[L], Z[L]) (k, m) on X's backend, whether X came from the
-        host, and the fitted state they came from (one snapshot: read once per call).
+    def _forward(self, X, finish):
+        """Run the net on X; returns ``finish(A[L], Z[L], host, published)``: the outputs (k, m) on
+        X's backend, whether X came from the host, and the fitted state they came from (one
+        snapshot: read once per call), finished on the model's device (CuPy computes on the
+        current device, so a second GPU's work runs inside its context).
 
         Raises ValueError (one device read) when the logits are not finite: inputs so far outside
         the training range that the net's arithmetic overflowed (probabilities of exactly 0 or 1,
@@ -190,13 +192,14 @@ class _Fitted:
                      accept_sparse=self._accept_sparse)
         params = self._params_on(backend, published.params)
         activations = layer_activations(n_layers(params), self._hidden_activation(), published.head)
-        AL, ZL = _forward_in_blocks(Xb, params, activations, 0 if backend.is_lazy else PREDICT_BLOCK)
         message = (f"{type(self).__name__} overflowed on this X: its logits hold NaN or infinity ({dtype}); "
                    "X has values far outside the range it was trained on (standardise X as for training)")
-        ZL = backend.require_finite(ZL, message)
-        if backend.is_lazy:  # the outputs carry the check: computing them raises
-            AL = get_head(published.head).activation(ZL)
-        return AL, ZL, is_host_array(X), published
+        with backend.on_device():
+            AL, ZL = _forward_in_blocks(Xb, params, activations, 0 if backend.is_lazy else PREDICT_BLOCK)
+            ZL = backend.require_finite(ZL, message)
+            if backend.is_lazy:  # the outputs carry the check: computing them raises
+                AL = get_head(published.head).activation(ZL)
+            return finish(AL, ZL, is_host_array(X), published)
 
 
 PREDICT_BLOCK = 4096  # rows per block: a block's hidden activations stay in cache (measured)

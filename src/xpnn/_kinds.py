@@ -91,21 +91,25 @@ class _Classifier(_BaseNet):
     def decision_function(self, X):
         """Logits: shape (n_samples,) for two classes (of the positive class), else
         (n_samples, n_outputs). NumPy in, NumPy out; other backends' arrays stay there."""
-        _, Z, host, published = self._forward(X)
-        return _out(Z[0, :] if published.n_outputs == 1 else Z.T, host)
+        def finish(_, Z, host, published):
+            return _out(Z[0, :] if published.n_outputs == 1 else Z.T, host)
+        return self._forward(X, finish)
 
     def predict_proba(self, X):
         """Probabilities, shape (n_samples, n_classes) in ``classes_`` order; for multilabel y,
         (n_samples, n_labels) with P(label = 1) in each column."""
-        A, _, host, published = self._forward(X)
-        if published.n_outputs == 1:
-            A = namespace(A).concat([1.0 - A, A], axis=0)
-        return _out(A.T, host)
+        def finish(A, _, host, published):
+            if published.n_outputs == 1:
+                A = namespace(A).concat([1.0 - A, A], axis=0)
+            return _out(A.T, host)
+        return self._forward(X, finish)
 
     def predict(self, X):
         """Predicted labels from ``classes_`` (the most probable class; for two classes, the
         positive one where P > 0.5); for multilabel y, the (n_samples, n_labels) 0/1 matrix."""
-        A, _, host, published = self._forward(X)
+        return self._forward(X, self._labels)
+
+    def _labels(self, A, _, host, published):
         xp, classes = namespace(A), published.classes
         if self._multilabel(published):
             return _out(xp.astype(A.T > 0.5, xp.int64), host)
@@ -173,8 +177,9 @@ class _Regressor(_BaseNet):
 
     def predict(self, X):
         """Predictions of shape (n_samples,) for a 1-D y at fit, else (n_samples, n_outputs)."""
-        A, _, host, published = self._forward(X)
-        return _out(A[0, :] if published.y_ndim == 1 else A.T, host)
+        def finish(A, _, host, published):
+            return _out(A[0, :] if published.y_ndim == 1 else A.T, host)
+        return self._forward(X, finish)
 
     def score(self, X, y, sample_weight=None):
         """R² of ``predict(X)`` against ``y`` (scikit-learn's definition, outputs averaged

@@ -1,14 +1,14 @@
 """The one module that knows about concrete array libraries.
 
-Everything else in xpnn takes its namespace from its inputs (:func:`namespace`) and
-never imports NumPy or CuPy. This module picks a namespace by name ("cpu", "gpu",
-"auto", "numpy", "cupy", "torch", "jax", "array_api_strict", "dask"), moves arrays to and from
-it, synchronises devices, and draws random numbers on the host so that one seed gives
-the same numbers on every backend.
+Everything else in xpnn takes its namespace from its inputs (:func:`namespace`) and never imports
+NumPy or CuPy. This module picks a namespace by name ("cpu", "gpu", "auto", "numpy", "cupy", "torch",
+"jax", "array_api_strict", "dask"), moves arrays to and from it, synchronises devices, and draws
+random numbers on the host so that one seed gives the same numbers on every backend.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import os
@@ -175,6 +175,11 @@ class Backend:
         """``x`` as a NumPy array on the host (a copy for device arrays)."""
         return to_numpy(x)
 
+    def on_device(self) -> Any:
+        """A context placing new arrays on this backend's device: CuPy allocates on the *current*
+        device (zeros, zeros_like, generators, streams), so a second GPU's work runs inside it."""
+        return self.device if self.name == "cupy" else contextlib.nullcontext()
+
     def synchronize(self, *results: Any) -> None:
         """Wait until queued device work is done (a no-op on the CPU); JAX, which dispatches
         asynchronously even there, waits for ``results``."""
@@ -182,10 +187,8 @@ class Backend:
             import jax
 
             jax.block_until_ready(results)
-        elif self.name == "cupy":
-            import cupy
-
-            cupy.cuda.get_current_stream().synchronize()
+        elif self.name == "cupy":  # this backend's device, not the current one
+            self.device.synchronize()
         elif self.name == "torch" and self.is_gpu:
             import torch
 

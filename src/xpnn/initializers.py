@@ -52,6 +52,12 @@ def initialize_parameters(layer_dims, *, scheme="xavier", seed=None, backend="cp
     be = get_backend(backend)
     rng = rng_from(seed)
     params = {}
+    with be.on_device():  # CuPy's zeros ignore device=: they land on the current device
+        _draw(params, dims, scheme, scale, rng, be, dtype)
+        return add_batch_norm(params) if batch_norm else params
+
+
+def _draw(params, dims, scheme, scale, rng, be, dtype):
     for l in range(1, len(dims)):
         shape = (dims[l], dims[l - 1])
         if scheme == "zeros":
@@ -59,4 +65,3 @@ def initialize_parameters(layer_dims, *, scheme="xavier", seed=None, backend="cp
         else:
             params[f"W{l}"] = be.random_normal(shape, seed=rng, scale=scale(dims[l - 1]), dtype=dtype)
         params[f"b{l}"] = be.xp.zeros((dims[l], 1), dtype=be.dtype(dtype), device=be.device)
-    return add_batch_norm(params) if batch_norm else params

@@ -190,12 +190,13 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
     """
     rng = rng_from(random_state)
     hidden = [params[f"W{l}"].shape[0] for l in range(1, len(activations))]
-    source = ArraySource(X, Y, S, batch_size, dropout, rng, hidden, shuffle, rows)
-    return loop(source, params, activations, optimizer=optimizer, n_epochs=n_epochs, head=head,
-                alpha=alpha, rng=rng, cost_every=cost_every, on_divergence=on_divergence,
-                callback=callback, early_stopping=early_stopping, state=state, t=t,
-                learning_rate=learning_rate, curve=curve, on_epoch=on_epoch, progress=progress,
-                batch_norm_momentum=batch_norm_momentum)
+    with backend_of(X).on_device():  # a second GPU's arrays are made on it (CuPy)
+        source = ArraySource(X, Y, S, batch_size, dropout, rng, hidden, shuffle, rows)
+        return loop(source, params, activations, optimizer=optimizer, n_epochs=n_epochs, head=head,
+                    alpha=alpha, rng=rng, cost_every=cost_every, on_divergence=on_divergence,
+                    callback=callback, early_stopping=early_stopping, state=state, t=t,
+                    learning_rate=learning_rate, curve=curve, on_epoch=on_epoch, progress=progress,
+                    batch_norm_momentum=batch_norm_momentum)
 
 
 def loop(source, params, activations, *, optimizer, n_epochs, head="sigmoid", alpha=0.0, rng=None,
@@ -281,11 +282,12 @@ def run_lbfgs(X, Y, params, activations, *, head="sigmoid", S=None, alpha=0.0, m
         costs.append(cost)
         if callback is not None:
             callback(n_iter, cost)
-    solution = minimize(fg, flatten(like), max_iter=max_iter, max_fun=max_fun, gtol=tol, callback=record)
-    final = {**params, **unflatten(solution.x, like)}
-    if len(final) > len(like):
-        _, caches = forward(X, final, activations, S=S, training=True)
-        final = {**final, **statistics(batch_moments(caches))}
+    with backend_of(X).on_device():  # a second GPU's arrays are made on it (CuPy)
+        solution = minimize(fg, flatten(like), max_iter=max_iter, max_fun=max_fun, gtol=tol, callback=record)
+        final = {**params, **unflatten(solution.x, like)}
+        if len(final) > len(like):
+            _, caches = forward(X, final, activations, S=S, training=True)
+            final = {**final, **statistics(batch_moments(caches))}
     return Result(final, costs, solution.n_iter, None, solution.n_iter), solution
 
 
