@@ -269,6 +269,9 @@ def test_samples_as_rows_only_for_a_thin_layer_on_transposed_row_major_input(rng
     assert not samples_as_rows(np.ascontiguousarray(X_rows.T), W_thin)  # already column-major samples
     assert not samples_as_rows(X_rows.T, W_wide)                        # n[1] >= m: no gain measured
     assert not samples_as_rows(X_rows[:10, :40].T, W_thin[:, :40])      # too small to matter
+    batch = rng.standard_normal((200, 50))
+    assert samples_as_rows(batch.T, rng.standard_normal((100, 50)))    # 200 rows into 100 units
+    assert not samples_as_rows(batch[:64].T, W_thin[:, :50])           # 64 rows into 16: no gain
     strict = pytest.importorskip("array_api_strict")
     assert not samples_as_rows(strict.asarray(X_rows).T, strict.asarray(W_thin))
 
@@ -290,6 +293,53 @@ def test_either_layout_gives_the_same_step(dtype, rng):
         for key in want:
             np.testing.assert_allclose(got[key], want[key], rtol=tol, atol=tol * np.abs(want[key]).max(),
                                        err_msg=key)
+
+
+def test_mini_batches_on_either_layout_train_alike(rng):
+    """Mini-batches of the estimators' layout (slices of a row-major shuffle: the products take
+    the samples as rows, dA follows) train like a column-major copy of X, to rounding."""
+    from xpnn import optimizers, training
+
+    X_rows = rng.standard_normal((1000, 50))
+    Y = (X_rows[:, :1].T + rng.standard_normal((1, 1000)) > 0).astype(float)
+    params = initialize_parameters([50, 100, 1], scheme="he", seed=0)
+    runs = [training.run(X, Y, params, network.layer_activations(2, "relu"), n_epochs=3, batch_size=200,
+                         optimizer=optimizers.adam(0.01), random_state=0).params
+            for X in (X_rows.T, np.ascontiguousarray(X_rows.T))]
+    for key in params:
+        np.testing.assert_allclose(runs[0][key], runs[1][key], rtol=1e-9, atol=1e-12, err_msg=key)
+
+
+@pytest.mark.parametrize("n", [1, 7])
+def test_backward_products_keep_the_layout_and_the_numbers(n, rng):
+    """dA[l-1] = W[l].T @ dZ[l] is made in Z[l-1]'s layout (samples contiguous when layer l-1
+    was computed with the samples as rows), so g'(Z[l-1]) multiplies into it along memory; one
+    output unit's outer product comes from broadcasting, bit for bit the matrix product."""
+    m = 300
+    W, dZ = rng.standard_normal((n, 64)), rng.standard_normal((n, m))
+    samples_first = rng.standard_normal((m, 64)).T  # what a samples-as-rows product gives
+    for Z_prev, layout in ((samples_first, "F_CONTIGUOUS"),
+                           (np.ascontiguousarray(samples_first), "C_CONTIGUOUS")):
+        dA = network.backward_product(W, dZ, Z_prev)
+        assert dA.shape == (64, m) and dA.flags[layout]
+        if n == 1:
+            np.testing.assert_array_equal(dA, W.T @ dZ)
+        else:
+            np.testing.assert_allclose(dA, W.T @ dZ, rtol=1e-13)
+
+
+def test_numpy_namespace_sums_bit_for_bit_as_numpy(rng):
+    """The NumPy namespace's faster sum (np.add.reduce, no np.sum wrapping) is np.sum's."""
+    from xpnn.backend import namespace
+
+    xp = namespace(np.ones(1))
+    for x in (rng.standard_normal((7, 301)), rng.standard_normal((7, 301)).astype("float32")):
+        for axis, keepdims in ((None, False), (0, True), (1, True), (1, False), ((0, 1), False)):
+            got, want = xp.sum(x, axis=axis, keepdims=keepdims), np.sum(x, axis=axis, keepdims=keepdims)
+            assert got.dtype == want.dtype and np.shape(got) == np.shape(want)
+            np.testing.assert_array_equal(got, want)
+    assert xp.sum(np.array([True, True, False])) == 2  # not floating: the array API's rules
+    assert xp.sum(np.ones(3, "float32"), dtype=np.float64).dtype == np.float64
 
 
 def test_a_step_changes_nothing_it_was_given(backend, dtype, rng):

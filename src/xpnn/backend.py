@@ -24,7 +24,7 @@ from . import _gpu
 from ._config import NAMES, _canonical, _default, _strict_gpu_env, set_backend, use_backend
 from ._gpu import (GPU_EXTRAS, cuda_driver_version, cuda_facts, gpu_available, gpu_install_hint,
                    gpu_status, is_out_of_memory, out_of_memory_message)
-from ._layout import samples_as_rows, scalar, take_samples
+from ._layout import NUMPY_NAMESPACE, samples_as_rows, samples_contiguous, scalar, take_samples
 from ._random import rng_from, uniform_sampler
 
 __all__ = [  # the backend module's public face, its helper modules' names included
@@ -32,11 +32,9 @@ __all__ = [  # the backend module's public face, its helper modules' names inclu
     "cuda_driver_version", "cuda_facts", "get_backend", "gpu_available", "gpu_install_hint",
     "gpu_status", "is_host_array", "is_out_of_memory", "move_tree", "namespace", "out_of_memory_message",
     "read_scalars",
-    "resolve_backend", "rng_from", "samples_as_rows", "scalar", "set_backend", "take_samples",
+    "resolve_backend", "rng_from", "samples_as_rows", "samples_contiguous", "scalar", "set_backend",
+    "take_samples",
     "to_numpy", "uniform_sampler", "use_backend", "warn"]
-
-_NUMPY_NAMESPACE = array_api_compat.array_namespace(np.empty(0))
-
 
 def namespace(*arrays: Any) -> Any:
     """The array-API namespace of ``arrays`` (TypeError when they mix libraries).
@@ -47,7 +45,7 @@ def namespace(*arrays: Any) -> Any:
     for x in arrays:
         if type(x) is not np.ndarray:
             return array_api_compat.array_namespace(*arrays)
-    return _NUMPY_NAMESPACE
+    return NUMPY_NAMESPACE
 
 
 _COMPAT_MODULES = {  # name -> (module users install, namespace xpnn computes with)

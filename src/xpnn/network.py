@@ -12,7 +12,7 @@ from its arguments and runs unchanged on NumPy, CuPy, torch and array_api_strict
 from __future__ import annotations
 
 from .activations import Activation, get_activation
-from .backend import namespace, read_scalars, samples_as_rows
+from .backend import namespace, read_scalars, samples_as_rows, samples_contiguous
 from .heads import cost_from_logits, cost_gradient, get_head
 from .normalization import folded, is_normalized, normalize, normalize_backward
 from .optimizers import gd
@@ -37,6 +37,16 @@ def layer_product(W, A_prev):
     row-major samples, :func:`xpnn.backend.samples_as_rows` may choose (A_prev.T @ W.T).T: the
     same product with the samples as the BLAS call's rows, faster for thin layers on OpenBLAS."""
     return (A_prev.T @ W.T).T if samples_as_rows(A_prev, W) else W @ A_prev
+
+
+def backward_product(W, dZ, Z_prev):
+    """dA[l-1] = W[l].T @ dZ[l] (n[l-1], m), a fresh array laid out like Z[l-1] (see
+    :func:`xpnn.backend.samples_contiguous`), so that multiplying g'(Z[l-1]) into it in place
+    runs along memory. With one output unit it is an outer product, formed by broadcasting (the
+    same single products, exactly, without a matrix product of inner size 1)."""
+    if samples_contiguous(Z_prev):
+        return ((dZ.T * W) if W.shape[0] == 1 else dZ.T @ W).T  # (m, n[l-1]) rows, as a view
+    return W.T * dZ if W.shape[0] == 1 else W.T @ dZ
 
 
 def linear_forward(A_prev, W, b):
@@ -110,7 +120,8 @@ def backward(AL, Y, caches, params, activations, *, head="sigmoid", S=None, alph
         if alpha:
             grads[f"dW{l}"] = grads[f"dW{l}"] + (alpha / m) * params[f"W{l}"]
         if l > 1:
-            Z_prev, dA = caches[l - 2][1], params[f"W{l}"].T @ dZ
+            Z_prev = caches[l - 2][1]
+            dA = backward_product(params[f"W{l}"], dZ, Z_prev)
             mask = None if masks is None else masks[l - 2]
             if mask is None:
                 dA *= activations[l - 2].derivative(Z_prev, A_prev)
