@@ -40,6 +40,8 @@ SHAPES = [  # (name, layer dims, hidden activation, m, rounds)
     ("shallow-step-2x400", [2, 4, 1], "tanh", 400, 2000),
     ("deep-step-small", [12288, 20, 7, 5, 1], "relu", 209, 120),
     ("deep-step-big-m1024", [784, 1024, 1024, 1024, 1], "relu", 1024, 12),
+    ("width-64-step-m5000", [100, 64, 64, 1], "relu", 5000, 100),
+    ("width-256-step-m5000", [100, 256, 256, 1], "relu", 5000, 30),
 ]
 
 

@@ -329,7 +329,8 @@ def test_backward_products_keep_the_layout_and_the_numbers(n, rng):
 
 
 def test_numpy_namespace_sums_bit_for_bit_as_numpy(rng):
-    """The NumPy namespace's faster sum (np.add.reduce, no np.sum wrapping) is np.sum's."""
+    """The NumPy namespace's faster sum and max (np.add / np.maximum .reduce, without np.sum's and
+    np.max's wrapping) are np.sum's and np.max's."""
     from xpnn.backend import namespace
 
     xp = namespace(np.ones(1))
@@ -340,6 +341,13 @@ def test_numpy_namespace_sums_bit_for_bit_as_numpy(rng):
             np.testing.assert_array_equal(got, want)
     assert xp.sum(np.array([True, True, False])) == 2  # not floating: the array API's rules
     assert xp.sum(np.ones(3, "float32"), dtype=np.float64).dtype == np.float64
+    x = rng.standard_normal((5, 9))
+    x[2, 3] = np.nan
+    for axis, keepdims in ((None, False), (0, True), (1, False)):
+        np.testing.assert_array_equal(xp.max(x, axis=axis, keepdims=keepdims),
+                                      np.max(x, axis=axis, keepdims=keepdims))  # NaN propagates too
+    with pytest.raises(ValueError):
+        xp.max(np.ones((0, 3)))  # an empty max raises, as np.max does
 
 
 def test_a_step_changes_nothing_it_was_given(backend, dtype, rng):

@@ -1,7 +1,7 @@
 """Measured fast paths of the backend module (:mod:`xpnn.backend` re-exports them): which layout a
 layer product, a backward product and a shuffle take on NumPy, NumPy's namespace with a faster
-``sum``, and device scalars for torch. Each answers a question the core asks; none changes a
-result beyond rounding."""
+``sum`` and ``max``, and device scalars for torch. Each answers a question the core asks; none
+changes a result beyond rounding."""
 
 from __future__ import annotations
 
@@ -24,10 +24,17 @@ def _numpy_sum(x: Any, /, *, axis: Any = None, dtype: Any = None, keepdims: bool
     return _COMPAT_NUMPY.sum(x, axis=axis, dtype=dtype, keepdims=keepdims)
 
 
+def _numpy_max(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Any:
+    """The array API's ``max`` for NumPy through ``np.maximum.reduce`` (``np.max``'s reduction)."""
+    if type(x) is np.ndarray and x.size:
+        return np.maximum.reduce(x, axis=axis, keepdims=keepdims)
+    return _COMPAT_NUMPY.max(x, axis=axis, keepdims=keepdims)
+
+
 # what xpnn.backend.namespace() answers for NumPy arrays: array-api-compat's module (its name
-# too), with the faster sum
+# too), with the faster sum and max
 NUMPY_NAMESPACE = types.ModuleType(_COMPAT_NUMPY.__name__)
-NUMPY_NAMESPACE.__dict__.update({**vars(_COMPAT_NUMPY), "sum": _numpy_sum})
+NUMPY_NAMESPACE.__dict__.update({**vars(_COMPAT_NUMPY), "sum": _numpy_sum, "max": _numpy_max})
 
 
 def samples_as_rows(A: Any, W: Any) -> bool:

@@ -208,8 +208,8 @@ def _jax_jit(function: Any, static_argnames: tuple[str, ...]) -> Any:
 
 def to_numpy(x: Any) -> np.ndarray:
     """Any supported array (NumPy, CuPy, torch, array_api_strict, Dask) as a host NumPy array."""
-    if isinstance(x, np.ndarray) or not array_api_compat.is_array_api_obj(x):
-        return np.asarray(x)  # lists, scalars, DataFrames
+    if isinstance(x, (np.ndarray, np.generic)) or not array_api_compat.is_array_api_obj(x):
+        return np.asarray(x)  # NumPy's own, lists, scalars, DataFrames
     if array_api_compat.is_cupy_array(x):
         return x.get()
     if array_api_compat.is_torch_array(x):

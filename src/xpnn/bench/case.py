@@ -23,3 +23,15 @@ def step_flops(dims, m):
     """Flops of one step: forward, dW of every layer and dA of all but the input layer."""
     pairs = list(zip(dims[1:], dims[:-1]))
     return 2 * m * sum(a * b for a, b in pairs) * 3 - 2 * m * dims[1] * dims[0]
+
+
+def supported_dtypes(backend, dtypes):
+    """The dtypes ``backend`` computes in (JAX: float32 unless x64 mode is on)."""
+    out = []
+    for dtype in dtypes:
+        try:
+            backend.dtype(dtype)
+        except ValueError:
+            continue
+        out.append(dtype)
+    return out

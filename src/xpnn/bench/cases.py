@@ -15,16 +15,17 @@ from .. import loops, network
 from ..backend import gpu_status, get_backend
 from ..initializers import initialize_parameters
 from . import peers
-from .case import Case, step_flops
+from .case import Case, step_flops, supported_dtypes
+from .mlp_cases import mlp_epoch_cases, mlp_predict_cases
 
 PROFILES = {
     "quick": dict(dot_n=10**6, fit_iter=200, big_m=1024, gemm_n=2048, loop_rounds=2, min_time=0.3,
-                  epoch_m=(5000, 20000)),
+                  epoch_m=(5000, 20000), mlp_epoch_m=20000, predict_m=100000),
     "full": dict(dot_n=10**6, fit_iter=2000, big_m=8192, gemm_n=4096, loop_rounds=3, min_time=1.0,
-                 epoch_m=(5000, 20000, 80000)),
+                 epoch_m=(5000, 20000, 80000), mlp_epoch_m=20000, predict_m=100000),
     # every case once, on small data: what the default test run uses to keep the suite working
     "smoke": dict(dot_n=10**4, fit_iter=5, big_m=32, gemm_n=128, loop_rounds=1, min_time=0.0,
-                  epoch_m=(500,)),
+                  epoch_m=(500,), mlp_epoch_m=400, predict_m=500),
 }
 LR_SHAPES = [(12288, 209), (100, 10000)]
 NETS = {  # group -> (layer dims, hidden activation, m or profile key, learning rate)
@@ -51,18 +52,6 @@ def xpnn_backends(names):
     return out
 
 
-def _supported(backend, dtypes):
-    """The dtypes ``backend`` computes in (JAX: float32 unless x64 mode is on)."""
-    out = []
-    for dtype in dtypes:
-        try:
-            backend.dtype(dtype)
-        except ValueError:
-            continue
-        out.append(dtype)
-    return out
-
-
 def gpu_skip_reason():
     usable, reason = gpu_status()
     return None if usable else reason
@@ -83,7 +72,7 @@ def dot_cases(n, backends, dtypes):
     yield Case("dot-1e6", "loop", lambda: np.array([loops.dot(a_list, b_list)]), "float64",
                2 * n, "pure-Python for-loop", slow=True, shape=shape)
     for prefix, be in backends:
-        for dtype in _supported(be, dtypes):
+        for dtype in supported_dtypes(be, dtypes):
             A, B = be.asarray(a, dtype), be.asarray(b, dtype)
 
             def run(A=A, B=B, be=be):
@@ -115,7 +104,7 @@ def net_step_cases(group, dims, hidden, m, lr, backends, dtypes, *, loop="python
             "per-example loop over NumPy vectors", slow=True, shape=shape)
     for prefix, be in backends:
         step = be.compile(network.step, static_argnames=("activations", "learning_rate"))
-        for dtype in _supported(be, dtypes):
+        for dtype in supported_dtypes(be, dtypes):
             X, Yb = be.asarray(X_rows, dtype).T, be.asarray(Y, dtype)  # the estimator's view
             params = {k: be.asarray(v, dtype) for k, v in params64.items()}
             activations = tuple(network.layer_activations(L, hidden))
@@ -148,7 +137,7 @@ def lr_fit_cases(n_x, m, n_iter, backends, dtypes):
     shape = {"n_x": n_x, "m": m, "n_iter": n_iter}
     flops = n_iter * step_flops([n_x, 1], m)
     for prefix, be in backends:
-        for dtype in _supported(be, dtypes):
+        for dtype in supported_dtypes(be, dtypes):
             X = be.asarray(X_rows, dtype)  # on the device already: the fit itself is timed
 
             def run(X=X, be=be, dtype=dtype):
@@ -175,7 +164,7 @@ def minibatch_epoch_cases(m, backends, dtypes, n_x=100, batch_size=64):
     shape = {"n_x": n_x, "m": m, "batch_size": batch_size}
     flops = step_flops(dims, m)
     for prefix, be in backends:
-        for dtype in _supported(be, dtypes):
+        for dtype in supported_dtypes(be, dtypes):
             X, Yb = be.asarray(X_rows, dtype).T, be.asarray(Y, dtype)
             params = initialize_parameters(dims, scheme="he", seed=0, backend=be, dtype=dtype)
             acts, optimizer = network.layer_activations(2, "relu"), gd(0.01)
@@ -204,6 +193,8 @@ def build_cases(profile="quick", backends=("numpy", "gpu"), dtypes=("float64", "
                                   m, lr, be, dtypes, loop=loop)
     for m in p["epoch_m"]:
         yield from minibatch_epoch_cases(m, be, dtypes)
+    yield from mlp_epoch_cases(p["mlp_epoch_m"], be, dtypes)
+    yield from mlp_predict_cases(p["predict_m"], be, dtypes)
 
 
 def gemm_cases(profile, backends, dtypes):
@@ -212,7 +203,7 @@ def gemm_cases(profile, backends, dtypes):
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
     for prefix, be in xpnn_backends(backends):
-        for dtype in _supported(be, dtypes):
+        for dtype in supported_dtypes(be, dtypes):
             A, B = be.asarray(a, dtype), be.asarray(b, dtype)
 
             def run(A=A, B=B, be=be):
