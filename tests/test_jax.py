@@ -147,3 +147,36 @@ def test_a_decaying_rate_compiles_once_across_fits(monkeypatch):
     model = xpnn.DeepNet(warm_start=True, **kw).fit(X, y)
     model.partial_fit(X, y)
     assert len(traced) == 1  # estimators measure every epoch (loss_curve_): one variant, five calls
+
+
+def test_a_minibatch_epoch_is_one_compiled_loop_traced_once(monkeypatch):
+    """Mini-batches on JAX: each epoch's whole batches run as one compiled scan (its step traced
+    once, whatever the number of batches and epochs), then the last partial batch."""
+    traced = []
+    forward = network.forward
+    monkeypatch.setattr(training, "forward", lambda *a, **k: traced.append(1) or forward(*a, **k))
+    steps = []
+    epoch = training._epoch
+    monkeypatch.setattr(training, "_epoch", lambda *a, **k: steps.append(k["n"]) or epoch(*a, **k))
+    kw = dict(hidden_layer_sizes=(7,), batch_size=13, random_state=0, dtype="float32", backend="jax")
+    model = xpnn.MLPClassifier(max_iter=4, tol=0.0, n_iter_no_change=100, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", xpnn.ConvergenceWarning)
+        model.fit(X, y)  # 60 rows: 4 batches of 13 in the scan, then 8
+    model.partial_fit(X, y)
+    assert model.t_ == 5 * 60 and len(model.loss_curve_) == 5
+    assert len(traced) == 2  # the scanned step and the remainder's step, once each, for 5 epochs
+    assert steps == [4]      # the epoch's scan over 4 batches, traced once
+
+
+def test_scanned_epochs_train_like_numpy_with_weights_batch_norm_and_held_out_rows():
+    kw = dict(hidden_layer_sizes=(6, 4), n_iter=8, learning_rate=0.02, random_state=0, dtype="float32",
+              batch_size=16, optimizer="adam", batch_norm=True, early_stopping=True, n_iter_no_change=50,
+              cost_every=2)
+    weights = np.random.default_rng(1).random(X.shape[0]) + 0.5
+    got = xpnn.DeepNet(backend="jax", **kw).fit(X, y, sample_weight=weights)
+    want = xpnn.DeepNet(**kw).fit(X, y, sample_weight=weights)
+    for key in want.params_:
+        np.testing.assert_allclose(got.params_[key], want.params_[key], rtol=2e-4, atol=2e-5, err_msg=key)
+    np.testing.assert_allclose(got.loss_curve_, want.loss_curve_, rtol=1e-4)
+    np.testing.assert_allclose(got.validation_scores_, want.validation_scores_)

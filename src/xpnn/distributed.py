@@ -165,6 +165,10 @@ class _DaskSource:
         return batch.weight
 
     @staticmethod
+    def steps(batch):
+        return 1
+
+    @staticmethod
     def validation(early_stopping):
         """The held-out set as host arrays, where the client's parameters are."""
         return early_stopping._replace(X=to_numpy(early_stopping.X), Y=to_numpy(early_stopping.Y))

@@ -18,12 +18,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._divergence import CostLog
+from ._monitors import CostLog, HeldOutMonitor
 from ._parameters import check_choice, check_positive_float, check_positive_int
 from ._validation import check_network_inputs
 from .backend import backend_of, namespace, read_scalars, rng_from, take_samples, uniform_sampler
 from .gradcheck import flatten, unflatten
-from .heads import cost_from_logits, get_head
+from .heads import cost_from_logits
 from .lbfgs import minimize
 from .network import backward, batch_moments, examples, forward, l2_penalty
 from .normalization import running_averages, statistics, trainable
@@ -92,6 +92,38 @@ def _step(params, state, t, X, Y, S, masks, *, activations, head, alpha, optimiz
 _STATIC = ("activations", "head", "alpha", "optimizer", "record", "momentum")
 
 
+class Batches(NamedTuple):
+    """``n`` consecutive mini-batches of ``size`` examples, in the shuffled ``order`` (device
+    indices): trained by one compiled call where the backend compiles loops (JAX's scan)."""
+    order: Any
+    n: int
+    size: int
+
+
+def _epoch(params, state, t, X, Y, S, order, *, n, size, scan, **static):
+    """Steps t, t + 1, ..., t + n - 1 over the batches of X[:, order] as one compiled loop
+    (``scan``: the step of :func:`_step` per batch, no dropout); returns (params, state, Σ of
+    the batches' cost times their weight, or None)."""
+    xp = namespace(X)
+
+    def batches(A):  # (r, n * size) -> (n, r, size), gathered on the device
+        A = xp.take(A, order, axis=1)
+        return xp.permute_dims(xp.reshape(A, (A.shape[0], n, size)), (1, 0, 2))
+
+    def body(carry, batch):
+        params, state, total = carry
+        Xb, Yb, Sb, tb = batch
+        params, state, cost = _step(params, state, tb, Xb, Yb, Sb, None, **static)
+        if cost is not None:
+            total = total + cost * (size if Sb is None else xp.sum(Sb))
+        return (params, state, total), None
+    steps = t + xp.arange(n)
+    carry = (params, state, xp.zeros((), dtype=X.dtype))
+    (params, state, total), _ = scan(body, carry, (batches(X), batches(Y), None if S is None else batches(S),
+                                                   steps))
+    return params, state, total if static["record"] else None
+
+
 class ArraySource:
     """Batches of X (n_x, m), Y (k, m) and weights S (1, m) or None on one device: the whole set
     (``batch_size`` None, the course's), or each epoch one shuffle of the examples (host RNG, the
@@ -115,7 +147,9 @@ class ArraySource:
             self.total_weight = namespace(S).sum(kept)
         self.draw = _dropout(dropout, X, rng, hidden)
         self.replayable = self.full_batch and self.draw is None
-        self.compile = backend_of(X).compile
+        self.compile, self.scan = backend_of(X).compile, backend_of(X).scan
+        if self.full_batch or self.draw is not None:
+            self.scan = None  # one step an epoch, or masks drawn per batch: steps one by one
 
     def epoch(self, rng):
         """The batches of one epoch, as (X, Y, S) triples."""
@@ -123,6 +157,17 @@ class ArraySource:
             yield self.X, self.Y, self.S
             return
         Xs, Ys, Ss = self.X, self.Y, self.S
+        if self.scan is not None:  # whole batches as one compiled loop, then the last partial one
+            order = rng.permutation(self.m) if self.shuffle else np.arange(self.m)
+            order = backend_of(self.X).asarray(order if self.rows is None else self.rows[order])
+            n = self.m // self.batch_size
+            if n:
+                yield Batches(order[:n * self.batch_size], n, self.batch_size)
+            if self.m > n * self.batch_size:
+                rest = order[n * self.batch_size:]
+                yield (take_samples(self.X, rest), take_samples(self.Y, rest),
+                       None if self.S is None else take_samples(self.S, rest))
+            return
         if self.shuffle or self.rows is not None:  # one copy of X (of its training rows) per epoch
             order = rng.permutation(self.m) if self.shuffle else np.arange(self.m)
             order = backend_of(self.X).asarray(order if self.rows is None else self.rows[order])
@@ -135,8 +180,12 @@ class ArraySource:
     def stepper(self, **static):
         """``step(params, state, t, batch, record) -> (params, state, cost)``."""
         compiled = self.compile(_step, static_argnames=_STATIC)
+        epochs = None if self.scan is None else self.compile(_epoch, _STATIC + ("n", "size", "scan"))
 
         def step(params, state, t, batch, record):
+            if isinstance(batch, Batches):
+                return epochs(params, state, t, self.X, self.Y, self.S, batch.order, n=batch.n,
+                              size=batch.size, scan=self.scan, record=record, **static)
             X, Y, S = batch
             masks = None if self.draw is None else self.draw(X.shape[1])
             return compiled(params, state, t, X, Y, S, masks, record=record, **static)
@@ -144,9 +193,17 @@ class ArraySource:
 
     @staticmethod
     def weight(batch):
-        """The batch's share of the epoch's mean cost: its example count or weight."""
+        """The batch's share of the epoch's mean cost: its example count or weight (1 for
+        :class:`Batches`, whose step returns the sum of its batches' shares)."""
+        if isinstance(batch, Batches):
+            return 1
         _, Y, S = batch
         return Y.shape[1] if S is None else namespace(S).sum(S)
+
+    @staticmethod
+    def steps(batch):
+        """The optimizer steps ``batch`` takes."""
+        return batch.n if isinstance(batch, Batches) else 1
 
     @staticmethod
     def validation(early_stopping):
@@ -209,7 +266,7 @@ def loop(source, params, activations, *, optimizer, n_epochs, head="sigmoid", al
                   "iteration" if source.full_batch else "epoch")
     monitor = None
     if early_stopping is not None:
-        monitor = _Monitor(source.validation(early_stopping), head, activations)
+        monitor = HeldOutMonitor(source.validation(early_stopping), head, activations)
     checkpoint = (0, params, state, t)  # the last recorded epoch with a finite cost
     step = source.stepper(activations=tuple(activations), head=head, alpha=alpha, optimizer=optimizer,
                           momentum=batch_norm_momentum)
@@ -218,8 +275,8 @@ def loop(source, params, activations, *, optimizer, n_epochs, head="sigmoid", al
         measure = record or curve is not None
         before, state_before, t_before, total = params, state, t, 0.0
         for batch in source.epoch(rng):
-            t += 1
-            params, state, cost = step(params, state, t, batch, measure)
+            params, state, cost = step(params, state, t + 1, batch, measure)
+            t += source.steps(batch)
             if measure and not source.full_batch:  # full batch records its one cost directly
                 total = total + cost * source.weight(batch)
         batch = None  # the epoch's shuffled copy of X is freed before the next one is made
@@ -328,33 +385,6 @@ def _dropout(rates, X, rng, sizes):
         return None
     sampler = uniform_sampler(X, int(rng.integers(2**63)))
     return lambda m: dropout_masks(sampler, rates, sizes, m, X)
-
-
-class _Monitor:
-    """Early stopping: validation scores, the best parameters, and when to stop."""
-
-    def __init__(self, early_stopping, head, activations):
-        self.config, self.head, self.activations = early_stopping, get_head(head), activations
-        self.scores, self.best, self.best_iteration = [], None, None
-        self.best_score, self.no_improvement = -math.inf, 0
-
-    def score(self, params):
-        """The head's score of ``params`` on the held-out set, a 0-d device array."""
-        _, caches = forward(self.config.X, params, self.activations)
-        return self.head.score(caches[-1][1], self.config.Y)
-
-    def update(self, epoch, score, params):
-        """Record ``score``; True when training should stop (then ``best`` holds the parameters
-        of the best score)."""
-        self.scores.append(score)
-        threshold = self.best_score + self.config.tol
-        if score > threshold or (self.config.inclusive and score == threshold):
-            self.no_improvement = 0
-        else:
-            self.no_improvement += 1
-        if score > self.best_score:
-            self.best, self.best_score, self.best_iteration = params, score, epoch
-        return self.no_improvement >= self.config.n_iter_no_change
 
 
 def train(X, Y, params, activations, *, learning_rate, n_iter, cost_every=100,

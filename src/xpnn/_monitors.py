@@ -1,5 +1,6 @@
-"""Divergence during training: the recorded costs, the last parameters whose cost was finite,
-and what to do when the cost stops being finite or grows without bound."""
+"""What the training loop watches at each recorded epoch: the cost (:class:`CostLog`: the last
+parameters whose cost was finite, and what to do when it stops being finite or grows without
+bound) and, with early stopping, the held-out score (:class:`HeldOutMonitor`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import math
 
 from .backend import warn
 from .exceptions import DivergenceError, DivergenceWarning
-from .network import all_finite
+from .heads import get_head
+from .network import all_finite, forward
 
 
 GROWTH = 1e3  # a recorded cost this many times the first (above 0.01) is divergence, not noise
@@ -58,3 +60,30 @@ class CostLog:
             warn(message + "; keeping the last parameters with a finite cost", DivergenceWarning)
             return self.last_finite
         raise DivergenceError(message)
+
+
+class HeldOutMonitor:
+    """Early stopping: validation scores, the best parameters, and when to stop."""
+
+    def __init__(self, early_stopping, head, activations):
+        self.config, self.head, self.activations = early_stopping, get_head(head), activations
+        self.scores, self.best, self.best_iteration = [], None, None
+        self.best_score, self.no_improvement = -math.inf, 0
+
+    def score(self, params):
+        """The head's score of ``params`` on the held-out set, a 0-d device array."""
+        _, caches = forward(self.config.X, params, self.activations)
+        return self.head.score(caches[-1][1], self.config.Y)
+
+    def update(self, epoch, score, params):
+        """Record ``score``; True when training should stop (then ``best`` holds the parameters
+        of the best score)."""
+        self.scores.append(score)
+        threshold = self.best_score + self.config.tol
+        if score > threshold or (self.config.inclusive and score == threshold):
+            self.no_improvement = 0
+        else:
+            self.no_improvement += 1
+        if score > self.best_score:
+            self.best, self.best_score, self.best_iteration = params, score, epoch
+        return self.no_improvement >= self.config.n_iter_no_change
