@@ -180,3 +180,23 @@ def test_scanned_epochs_train_like_numpy_with_weights_batch_norm_and_held_out_ro
         np.testing.assert_allclose(got.params_[key], want.params_[key], rtol=2e-4, atol=2e-5, err_msg=key)
     np.testing.assert_allclose(got.loss_curve_, want.loss_curve_, rtol=1e-4)
     np.testing.assert_allclose(got.validation_scores_, want.validation_scores_)
+
+
+def test_prediction_is_compiled_for_a_few_padded_shapes(monkeypatch):
+    """On JAX the forward pass of prediction is compiled, its rows padded with zero rows to a
+    power of two (at least 16): 1, 5 and 16 rows share one compilation, 17 and 30 another; the
+    padding never reaches the outputs."""
+    from xpnn import _fitted
+
+    traced, rows_forward = [], _fitted._rows_forward
+    def spy(X_rows, *args, **kwargs):
+        if isinstance(X_rows, jax.core.Tracer):  # tracing a compilation (not the NumPy model)
+            traced.append(X_rows.shape[0])
+        return rows_forward(X_rows, *args, **kwargs)
+    monkeypatch.setattr(_fitted, "_rows_forward", spy)
+    kw = dict(hidden_layer_sizes=(9,), n_iter=20, learning_rate=0.1, random_state=0, dtype="float32")
+    model, host = xpnn.DeepNet(backend="jax", **kw).fit(X, y), xpnn.DeepNet(**kw).fit(X, y)
+    for m in (1, 5, 16, 17, 30):
+        np.testing.assert_allclose(np.asarray(model.predict_proba(X[:m])), host.predict_proba(X[:m]),
+                                   rtol=1e-4, atol=1e-6)
+    assert traced == [64, 16, 32]  # fit's own check of its 60 training rows, then 16 and 32

@@ -195,7 +195,11 @@ class _Fitted:
         message = (f"{type(self).__name__} overflowed on this X: its logits hold NaN or infinity ({dtype}); "
                    "X has values far outside the range it was trained on (standardise X as for training)")
         with backend.on_device():
-            AL, ZL = _forward_in_blocks(Xb, params, activations, 0 if backend.is_lazy else PREDICT_BLOCK)
+            run = _rows_forward
+            if backend.is_compiled:  # JAX: one compiled call per block
+                run = _padded(backend.compile(_rows_forward, ("activations",)))
+            block = 0 if backend.is_lazy else PREDICT_BLOCK
+            AL, ZL = _forward_in_blocks(Xb, params, tuple(activations), block, run)
             ZL = backend.require_finite(ZL, message)
             if backend.is_lazy:  # the outputs carry the check: computing them raises
                 AL = get_head(published.head).activation(ZL)
@@ -205,14 +209,33 @@ class _Fitted:
 PREDICT_BLOCK = 4096  # rows per block: a block's hidden activations stay in cache (measured)
 
 
-def _forward_in_blocks(X_rows, params, activations, block):
-    """(A[L], Z[L]) (k, m) of X_rows (m, n_x), ``block`` rows at a time (0: all at once), so the
-    hidden layers of one block stay in cache and are freed before the next."""
+def _rows_forward(X_rows, params, activations):
+    """(A[L], Z[L]) (k, m) of X_rows (m, n_x)."""
+    AL, caches = forward(X_rows.T, params, activations)
+    return AL, caches[-1][1]
+
+
+def _padded(compiled):
+    """``compiled`` (a compiled :func:`_rows_forward`) on rows padded with zero rows up to a power
+    of two (16 to PREDICT_BLOCK): a compiler specialises on shapes, so predictions then compile
+    a few shapes rather than one per number of rows; the padding's outputs are dropped."""
+    def run(X_rows, params, activations):
+        xp, m = namespace(X_rows), X_rows.shape[0]
+        size = max(16, 1 << (m - 1).bit_length())
+        if size > m:
+            X_rows = xp.concat([X_rows, xp.zeros((size - m, X_rows.shape[1]), dtype=X_rows.dtype)], axis=0)
+        AL, ZL = compiled(X_rows, params, activations=activations)
+        return AL[:, :m], ZL[:, :m]
+    return run
+
+
+def _forward_in_blocks(X_rows, params, activations, block, run=_rows_forward):
+    """(A[L], Z[L]) (k, m) of X_rows (m, n_x) by ``run``, ``block`` rows at a time (0: all at
+    once), so the hidden layers of one block stay in cache and are freed before the next."""
     m = X_rows.shape[0]
     if not block or m <= block:
-        AL, caches = forward(X_rows.T, params, activations)
-        return AL, caches[-1][1]
-    outputs = [_forward_in_blocks(X_rows[start:min(start + block, m)], params, activations, 0)
+        return run(X_rows, params, activations=activations)
+    outputs = [run(X_rows[start:min(start + block, m)], params, activations=activations)
                for start in range(0, m, block)]
     xp = namespace(outputs[0][0])
     return (xp.concat([A for A, _ in outputs], axis=1), xp.concat([Z for _, Z in outputs], axis=1))
