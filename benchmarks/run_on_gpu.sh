@@ -6,7 +6,7 @@
 # tests-gpu   every test marked gpu (CuPy, torch-CUDA; dropout with the device RNG, early stopping,
 #             class weights, mini-batches, pickling, MLP, Dask with CuPy chunks), XPNN_REQUIRE_GPU=1,
 #             limit 180 s
-# bench       `xpnn bench --full --no-loops --backend numpy,gpu`: each case written to
+# bench       `xpnn bench --full --no-loops --backend numpy,gpu,torch-cuda`: each case written to
 #             $OUT/bench/journal.jsonl as it is measured, a failed check marks its case and the
 #             run goes on; limit 270 s (what is measured by then is kept)
 # tests-rest  the CPU-only rest of the suite (already green in CI; only when time is left over)
@@ -80,7 +80,7 @@ steps=("$@")
 for step in "${steps[@]}"; do
   case $step in
     tests-gpu)  run_step tests-gpu 180 python3 -m pytest -p no:cacheprovider -rfE -m gpu tests ;;
-    bench)      run_step bench 270 python3 -m xpnn bench --full --no-loops --backend numpy,gpu --out "$out/bench" ;;
+    bench)      run_step bench 270 python3 -m xpnn bench --full --no-loops --backend numpy,gpu,torch-cuda --out "$out/bench" ;;
     tests-rest) run_step tests-rest 420 python3 -m pytest -q -p no:cacheprovider -m "not gpu and not slow" tests ;;
     *) echo "unknown step $step (tests-gpu, bench, tests-rest)"; exit 2 ;;
   esac

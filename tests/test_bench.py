@@ -36,6 +36,8 @@ def test_no_gpu_columns_without_a_gpu():
     if gpu_available():
         pytest.skip("a GPU is usable here")
     assert [name for name, _ in xpnn_backends(["numpy", "gpu"])] == ["numpy"]
+    torch_cuda = xpnn_backends(["torch-cuda"])  # xpnn on torch's CUDA device: only where it is real
+    assert torch_cuda == [] or torch_cuda[0][1].is_gpu
 
 
 def test_slow_cases_run_a_fixed_number_of_rounds():

@@ -177,8 +177,9 @@ def build_parser():
 
     bench = commands.add_parser("bench", help="time loop vs vectorised vs GPU vs peers")
     bench.add_argument("--full", action="store_true", help="the full profile (course sizes, m=8192)")
-    bench.add_argument("--backend", help="xpnn backends to time, comma-separated "
-                       "(default numpy,gpu; gpu columns are skipped, never faked, without a GPU)")
+    bench.add_argument("--backend", help="xpnn backends to time, comma-separated (default numpy,gpu; "
+                       "torch-cuda: xpnn on torch's CUDA device; GPU columns are skipped, never "
+                       "faked, without a GPU)")
     bench.add_argument("--dtype", choices=["float64", "float32"], help="only this dtype")
     bench.add_argument("--dask", action="store_true",
                        help="also time Dask with 1 and 2 workers against NumPy (needs xpnn[dask])")

@@ -36,13 +36,22 @@ NETS = {  # group -> (layer dims, hidden activation, m or profile key, learning 
 
 
 def xpnn_backends(names):
-    """(column prefix, Backend) for the requested xpnn backends; GPUs only when really usable,
-    optional peers (torch, JAX) only when installed."""
+    """(column prefix, Backend) for the requested xpnn backends; GPUs only when really usable
+    ("gpu" is CuPy, "torch-cuda" xpnn on torch's CUDA device), optional peers (torch, JAX) only
+    when installed."""
     out = []
     for name in names:
         if name in {"gpu", "cupy"}:
             if gpu_status()[0]:
                 out.append(("gpu", get_backend("cupy")))
+            continue
+        if name == "torch-cuda":
+            try:
+                import torch
+            except ImportError:
+                continue
+            if torch.cuda.is_available():
+                out.append(("torch-cuda", get_backend("torch", device="cuda")))
             continue
         try:
             backend = get_backend(name)
