@@ -152,7 +152,8 @@ class ArraySource:
             self.scan = None  # one step an epoch, or masks drawn per batch: steps one by one
 
     def epoch(self, rng):
-        """The batches of one epoch, as (X, Y, S) triples."""
+        """The batches of one epoch, as (X, Y, S) triples; where the backend compiles loops, its
+        whole batches as one :class:`Batches` first."""
         if self.full_batch:
             yield self.X, self.Y, self.S
             return
