@@ -5,14 +5,16 @@ process, interleaved rounds, minimum times (warm-up excluded, devices synchronis
     python benchmarks/jax_epoch.py [--rounds N]
 
 [50, 100, 1] relu net, sigmoid output, Adam (Kingma & Ba's form, as scikit-learn's MLP), batches
-of 200, m = 20 000, float32. The hand-written epoch shuffles on the device and gathers each
-batch inside the scan; xpnn shuffles on the host (the same order on every backend) and gathers
-on the device.
+of 200, m = 20 000, float32; and Keras 3 on JAX (``model.fit``, one epoch) where it is installed
+(an optional peer: ``pip install keras``). The hand-written epoch shuffles on the device and
+gathers each batch inside the scan; xpnn shuffles on the host (the same order on every backend)
+and gathers on the device.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -77,6 +79,12 @@ def main(argv=None):
     P = tuple(P[k] for k in ("W1", "b1", "W2", "b2"))
     Xj, Yj, key = be.asarray(X, "float32").T, be.asarray(y[None, :], "float32"), jax.random.key(0)
     runs["hand-jax-scan"] = lambda: jax.block_until_ready(hand_epoch(P, Xj, Yj, key))
+    keras = _keras()
+    if keras is not None:  # Keras 3 on JAX, where installed: its fit of one epoch, shuffled
+        model = keras.Sequential([keras.Input((50,)), keras.layers.Dense(100, activation="relu"),
+                                  keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer=keras.optimizers.Adam(0.001), loss="binary_crossentropy")
+        runs["keras-jax"] = lambda: model.fit(X, y, batch_size=200, epochs=1, verbose=0)
     times = {name: [] for name in runs}
     for run in runs.values():
         run()  # warm-up: compilation
@@ -89,8 +97,19 @@ def main(argv=None):
     best = {name: min(t) for name, t in times.items()}
     for name, t in best.items():
         print(f"{name:15s} {t * 1e3:7.2f} ms")
-    print(f"xpnn-jax / xpnn-numpy {best['xpnn-jax'] / best['xpnn-numpy']:.2f}; "
-          f"xpnn-jax / hand-jax-scan {best['xpnn-jax'] / best['hand-jax-scan']:.2f}")
+    ratios = [("xpnn-jax", "xpnn-numpy"), ("xpnn-jax", "hand-jax-scan"), ("xpnn-jax", "keras-jax"),
+              ("xpnn-numpy", "keras-jax")]
+    print("; ".join(f"{a} / {b} {best[a] / best[b]:.2f}" for a, b in ratios if b in best))
+
+
+def _keras():
+    """Keras 3 on its JAX backend, or None (not installed, or set to another backend)."""
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    try:
+        import keras
+    except ImportError:
+        return None
+    return keras if keras.backend.backend() == "jax" else None
 
 
 if __name__ == "__main__":
