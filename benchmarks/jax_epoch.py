@@ -95,6 +95,8 @@ def main(argv=None):
             runs[name]()
             times[name].append(time.perf_counter() - start)
     best = {name: min(t) for name, t in times.items()}
+    print(f"numpy {np.__version__}, jax {jax.__version__}, keras "
+          f"{'not installed' if keras is None else keras.__version__}; minimum of {args.rounds} rounds")
     for name, t in best.items():
         print(f"{name:15s} {t * 1e3:7.2f} ms")
     ratios = [("xpnn-jax", "xpnn-numpy"), ("xpnn-jax", "hand-jax-scan"), ("xpnn-jax", "keras-jax"),
