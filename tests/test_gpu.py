@@ -327,3 +327,22 @@ def test_a_second_gpu_gets_every_array_of_training_and_prediction(monkeypatch, d
     assert model.predict_proba(be.asarray(X)).device.id == 1
     be.synchronize()
     assert fakecupy.counters()["synchronized_devices"] == [1]
+
+
+def test_torch_cuda_shuffles_go_up_through_pinned_memory_without_blocking(monkeypatch):
+    """On a torch CUDA device an epoch's shuffle is copied from pinned memory with
+    non_blocking=True (a pageable copy would make the host wait for the GPU's queued work); the
+    same call pattern is checked here on the CPU, the pinning stubbed (it needs CUDA)."""
+    torch = pytest.importorskip("torch")
+    from xpnn import _layout
+
+    calls, to = [], torch.Tensor.to
+    monkeypatch.setattr(torch.Tensor, "pin_memory", lambda self, *a, **k: calls.append("pinned") or self)
+    monkeypatch.setattr(torch.Tensor, "to", lambda self, *a, **k: calls.append(k) or to(self, *a, **k))
+    order = np.random.default_rng(0).permutation(50)
+    uploaded = _layout._pinned_upload(order, torch.device("cpu"))
+    assert calls == ["pinned", {"non_blocking": True}]
+    np.testing.assert_array_equal(uploaded.numpy(), order)
+    for like in (np.zeros(3), torch.zeros(3)):  # elsewhere: the index on the array's own device
+        got = B.upload_index(order, like)
+        assert type(got) is type(like) and np.array_equal(B.to_numpy(got), order)

@@ -24,7 +24,7 @@ from . import _gpu
 from ._config import NAMES, _canonical, _default, _strict_gpu_env, set_backend, use_backend
 from ._gpu import (GPU_EXTRAS, cuda_driver_version, cuda_facts, gpu_available, gpu_install_hint,
                    gpu_status, is_out_of_memory, out_of_memory_message)
-from ._layout import NUMPY_NAMESPACE, samples_as_rows, samples_contiguous, scalar, take_samples
+from ._layout import NUMPY_NAMESPACE, samples_as_rows, samples_contiguous, scalar, take_samples, upload_index
 from ._random import rng_from, uniform_sampler
 
 __all__ = [  # the backend module's public face, its helper modules' names included
@@ -33,7 +33,7 @@ __all__ = [  # the backend module's public face, its helper modules' names inclu
     "gpu_status", "is_host_array", "is_out_of_memory", "move_tree", "namespace", "out_of_memory_message",
     "read_scalars",
     "resolve_backend", "rng_from", "samples_as_rows", "samples_contiguous", "scalar", "set_backend",
-    "take_samples",
+    "take_samples", "upload_index",
     "to_numpy", "uniform_sampler", "use_backend", "warn"]
 
 def namespace(*arrays: Any) -> Any:

@@ -21,7 +21,8 @@ import numpy as np
 from ._monitors import CostLog, HeldOutMonitor
 from ._parameters import check_choice, check_positive_float, check_positive_int
 from ._validation import check_network_inputs
-from .backend import backend_of, namespace, read_scalars, rng_from, take_samples, uniform_sampler
+from .backend import (backend_of, namespace, read_scalars, rng_from, take_samples, uniform_sampler,
+                      upload_index)
 from .gradcheck import flatten, unflatten
 from .heads import cost_from_logits
 from .lbfgs import minimize
@@ -160,7 +161,7 @@ class ArraySource:
         Xs, Ys, Ss = self.X, self.Y, self.S
         if self.scan is not None:  # whole batches as one compiled loop, then the last partial one
             order = rng.permutation(self.m) if self.shuffle else np.arange(self.m)
-            order = backend_of(self.X).asarray(order if self.rows is None else self.rows[order])
+            order = upload_index(order if self.rows is None else self.rows[order], self.X)
             n = self.m // self.batch_size
             if n:
                 yield Batches(order[:n * self.batch_size], n, self.batch_size)
@@ -171,7 +172,7 @@ class ArraySource:
             return
         if self.shuffle or self.rows is not None:  # one copy of X (of its training rows) per epoch
             order = rng.permutation(self.m) if self.shuffle else np.arange(self.m)
-            order = backend_of(self.X).asarray(order if self.rows is None else self.rows[order])
+            order = upload_index(order if self.rows is None else self.rows[order], self.X)
             Xs, Ys = take_samples(self.X, order), take_samples(self.Y, order)
             Ss = None if self.S is None else take_samples(self.S, order)
         for start in range(0, self.m, self.batch_size):
