@@ -306,3 +306,20 @@ def test_jax_compiles_the_normalised_step_once(monkeypatch):
                         optimizer=get_optimizer("adam", 0.01))
     for key in want.params:
         np.testing.assert_allclose(np.asarray(result.params[key]), want.params[key], rtol=2e-4, atol=2e-5)
+
+
+def test_a_mini_batch_whose_weights_are_all_zero_changes_nothing(rng):
+    """Its statistics and gradient count for nothing (no 0/0), as its cost does without batch
+    norm: training stays finite."""
+    X, Y = rng.standard_normal((3, 40)), (rng.random((1, 40)) > 0.5) * 1.0
+    S = np.ones((1, 40))
+    S[0, :10] = 0.0  # with shuffle=False, the first batch of 10 weighs nothing
+    params = initialize_parameters([3, 4, 1], scheme="he", seed=0, batch_norm=True)
+    activations = network.layer_activations(2, "relu")
+    grads, cost, moments = training.gradients(params, X[:, :10], Y[:, :10], S[:, :10], None,
+                                              activations=tuple(activations), head="sigmoid", alpha=0.0,
+                                              record=True)
+    assert float(cost) == 0.0 and all(np.all(g == 0) for g in grads.values())
+    result = training.run(X, Y, params, activations, optimizer=get_optimizer("adam", 0.01), n_epochs=3,
+                          batch_size=10, S=S, shuffle=False)
+    assert all(np.all(np.isfinite(v)) for v in result.params.values())

@@ -163,7 +163,7 @@ def cost_from_logits(Z, Y, head="sigmoid", S=None):
     loss = get_head(head).loss(Z, Y)
     if S is None:
         return xp.sum(loss) / Z.shape[-1]
-    return xp.sum(S * loss) / _total(S)
+    return xp.sum(S * loss) / total_weight(S)
 
 
 def cost_gradient(A, Y, head="sigmoid", S=None):
@@ -172,11 +172,11 @@ def cost_gradient(A, Y, head="sigmoid", S=None):
     if S is None:
         dZ /= A.shape[1]
     else:
-        dZ *= S / _total(S)
+        dZ *= S / total_weight(S)
     return dZ
 
 
-def _total(S):
+def total_weight(S):
     """Σ S, plus the dtype's smallest normal number: a mini-batch whose weights are all 0 then
     contributes a zero gradient instead of 0/0 (the sum is unchanged for any other batch)."""
     xp = namespace(S)

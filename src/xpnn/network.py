@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .activations import Activation, get_activation
 from .backend import namespace, read_scalars, samples_as_rows, samples_contiguous
-from .heads import cost_from_logits, cost_gradient, get_head
+from .heads import cost_from_logits, cost_gradient, get_head, total_weight
 from .normalization import folded, is_normalized, normalize, normalize_backward
 from .optimizers import gd
 
@@ -87,8 +87,9 @@ def forward(X, params, activations, masks=None, *, S=None, training=False, momen
 
 
 def _share(X, S):
-    """Each example's share of the batch statistics: 1/m, or S / Σ S (1, m)."""
-    return 1.0 / X.shape[1] if S is None else S / namespace(S).sum(S)
+    """Each example's share of the batch statistics: 1/m, or S / Σ S (1, m) (zeros for a batch
+    whose weights are all 0, as in the cost: see :func:`xpnn.heads.total_weight`)."""
+    return 1.0 / X.shape[1] if S is None else S / total_weight(S)
 
 
 def batch_moments(caches):
