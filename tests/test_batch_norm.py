@@ -259,6 +259,10 @@ def test_bad_settings_are_named():
         xpnn.ShallowNet(batch_norm=True, batch_norm_momentum=1.0).fit(X, y)
     with pytest.raises(ValueError, match="batch_norm must be True or False"):
         xpnn.MLPClassifier(batch_norm="yes").fit(X, y)
+    with pytest.raises(ValueError, match="batch_norm needs mini-batches of at least 2 examples"):
+        xpnn.DeepNet((4,), batch_size=1, batch_norm=True).fit(X, y)
+    with pytest.raises(ValueError, match="batch_norm needs mini-batches of at least 2 examples"):
+        xpnn.MLPRegressor(batch_size=1, batch_norm=True).fit(X, y)
 
 
 def test_dask_full_batch_is_a_synchronised_batch_norm_equal_to_numpy():

@@ -21,7 +21,7 @@ import numpy as np
 from .backend import backend_of, move_tree, rng_from, to_numpy, uniform_sampler
 from .gradcheck import flatten, unflatten
 from .network import forward, l2_penalty
-from .normalization import is_normalized, trainable
+from .normalization import check_batch_size, is_normalized, trainable
 from .training import dropout_masks, gradients, loop, update
 
 
@@ -47,6 +47,7 @@ def train(X_rows, Y_rows, params, activations, *, optimizer, n_epochs, batch_siz
     :func:`xpnn.training.loop` with every option it has. ``early_stopping`` holds host arrays
     (course notation). Returns a :class:`xpnn.training.Result`; parameters stay NumPy arrays.
     """
+    check_batch_size(params, batch_size)
     rng = rng_from(random_state)
     params = {k: np.asarray(v) for k, v in params.items()}
     hidden = [params[f"W{l}"].shape[0] for l in range(1, len(activations))]

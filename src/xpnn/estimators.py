@@ -74,6 +74,7 @@ _BATCH_NORM_DOC = """
         :mod:`xpnn.normalization`). Prediction uses running averages of the statistics, so a
         row's prediction never depends on the rows predicted with it; they are in ``params_``
         ("mean1", "var1", ...), in model files, and continue with warm_start and partial_fit.
+        Mini-batches need at least 2 examples (``batch_size=1`` raises ValueError).
     batch_norm_momentum : float in [0, 1), default 0.9
         β of the running averages (bias-corrected exponentially weighted averages).
     """

@@ -46,6 +46,14 @@ def parameter_shapes(dims, batch_norm=False):
     return shapes
 
 
+def check_batch_size(params, batch_size):
+    """ValueError for mini-batches of one example with batch norm: a batch of one has no
+    variance, so its normalised values are all 0 and its statistics are no estimate."""
+    if batch_size == 1 and any(k.startswith("gamma") for k in params):
+        raise ValueError("batch_norm needs mini-batches of at least 2 examples (batch_size=1 has no "
+                         "batch variance); use a larger batch_size, or batch_norm=False")
+
+
 def add_batch_norm(params):
     """``params`` of a plain net with every hidden layer batch-normalised instead: its b[l]
     replaced by γ[l] = 1, β[l] = 0 and the running statistics mean[l] = 0, var[l] = 1 (the

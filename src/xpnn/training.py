@@ -27,7 +27,7 @@ from .gradcheck import flatten, unflatten
 from .heads import cost_from_logits
 from .lbfgs import minimize
 from .network import backward, batch_moments, examples, forward, l2_penalty
-from .normalization import running_averages, statistics, trainable
+from .normalization import check_batch_size, running_averages, statistics, trainable
 from .optimizers import gd
 
 
@@ -247,6 +247,7 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
         never copied for them.
     batch_norm_momentum : β of the running statistics of batch-normalised layers (if any).
     """
+    check_batch_size(params, batch_size)
     rng = rng_from(random_state)
     hidden = [params[f"W{l}"].shape[0] for l in range(1, len(activations))]
     with backend_of(X).on_device():  # a second GPU's arrays are made on it (CuPy)
