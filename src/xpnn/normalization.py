@@ -50,8 +50,9 @@ def check_batch_size(params, batch_size):
     """ValueError for mini-batches of one example with batch norm: a batch of one has no
     variance, so its normalised values are all 0 and its statistics are no estimate."""
     if batch_size == 1 and any(k.startswith("gamma") for k in params):
-        raise ValueError("batch_norm needs mini-batches of at least 2 examples (batch_size=1 has no "
-                         "batch variance); use a larger batch_size, or batch_norm=False")
+        raise ValueError("batch_norm needs mini-batches of at least 2 examples: a batch of one sample "
+                         "has no variance (batch_size=1); use a larger batch_size, more samples, or "
+                         "batch_norm=False")
 
 
 def add_batch_norm(params):
