@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from .network import n_layers
+from .normalization import is_normalized
+
 
 class FittedState(NamedTuple):
     """What a fitted estimator holds beyond its hyperparameters: what ``fit`` publishes and a
@@ -27,11 +30,11 @@ class FittedState(NamedTuple):
 def continuation_problem(state, dims, head, dtype, classes=None, batch_norm=False):
     """Why a fit with layer sizes ``dims``, ``head``, ``dtype``, ``classes`` and ``batch_norm``
     cannot continue from ``state`` (a sentence), or None when it can."""
-    L = sum(k[0] == "W" for k in state.params)
+    L = n_layers(state.params)
     fitted = [state.params["W1"].shape[1]] + [state.params[f"W{l}"].shape[0] for l in range(1, L + 1)]
     if list(dims) != fitted:
         return f"its layer sizes changed from {fitted} to {list(dims)}"
-    normalized = "gamma1" in state.params
+    normalized = is_normalized(state.params, 1)
     if L > 1 and normalized != batch_norm:
         return f"batch_norm changed from {normalized} to {batch_norm}"
     if head != state.head:

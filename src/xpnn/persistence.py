@@ -33,6 +33,7 @@ import numpy as np
 
 from ._state import FittedState
 from .backend import Backend
+from .normalization import STATISTICS
 
 FORMAT = "xpnn-model"
 VERSION = 4  # 2: output heads; 3: array digests, labels that keep their Python type; 4: header digest
@@ -402,7 +403,7 @@ def _defined(member):
     return name in {"costs", "classes"} or _is_parameter(name)
 
 
-_PARAMETER_NAMES = ("W", "b", "gamma", "beta", "mean", "var")  # + the layer number
+_PARAMETER_NAMES = ("W", "b", "gamma", "beta", *STATISTICS)  # + the layer number
 
 
 def _is_parameter(name):

@@ -160,8 +160,7 @@ class ArraySource:
             return
         Xs, Ys, Ss = self.X, self.Y, self.S
         if self.scan is not None:  # whole batches as one compiled loop, then the last partial one
-            order = rng.permutation(self.m) if self.shuffle else np.arange(self.m)
-            order = upload_index(order if self.rows is None else self.rows[order], self.X)
+            order = self._order(rng)
             n = self.m // self.batch_size
             if n:
                 yield Batches(order[:n * self.batch_size], n, self.batch_size)
@@ -171,13 +170,18 @@ class ArraySource:
                        None if self.S is None else take_samples(self.S, rest))
             return
         if self.shuffle or self.rows is not None:  # one copy of X (of its training rows) per epoch
-            order = rng.permutation(self.m) if self.shuffle else np.arange(self.m)
-            order = upload_index(order if self.rows is None else self.rows[order], self.X)
+            order = self._order(rng)
             Xs, Ys = take_samples(self.X, order), take_samples(self.Y, order)
             Ss = None if self.S is None else take_samples(self.S, order)
         for start in range(0, self.m, self.batch_size):
             stop = min(start + self.batch_size, self.m)  # the array API leaves stops past the end open
             yield Xs[:, start:stop], Ys[:, start:stop], None if Ss is None else Ss[:, start:stop]
+
+    def _order(self, rng):
+        """The epoch's examples (indices on X's device): the training rows (or all), shuffled by
+        the host RNG unless ``shuffle`` is off."""
+        order = rng.permutation(self.m) if self.shuffle else np.arange(self.m)
+        return upload_index(order if self.rows is None else self.rows[order], self.X)
 
     def stepper(self, **static):
         """``step(params, state, t, batch, record) -> (params, state, cost)``."""

@@ -21,19 +21,22 @@ def _data(m, seed=0):
 
 
 def _models(backends, dtypes):
-    """(column, dtype, device, make(**options)) for xpnn on each backend and for scikit-learn."""
+    """(column, dtype, device, cast(host array), make(**options)) for xpnn on each backend and
+    for scikit-learn."""
     from ..mlp import MLPClassifier
 
     for prefix, be in backends:
         for dtype in supported_dtypes(be, dtypes):
-            yield (f"xpnn-{prefix}-{dtype}", dtype, str(be.device), be,
+            yield (f"xpnn-{prefix}-{dtype}", dtype, str(be.device),
+                   lambda a, be=be, dtype=dtype: be.asarray(a, dtype),
                    lambda be=be, dtype=dtype, **kw: MLPClassifier(backend=be, dtype=dtype, **kw))
     try:
         from sklearn.neural_network import MLPClassifier as Theirs
     except ImportError:
         return
     for dtype in dtypes:
-        yield f"sklearn-mlp-{dtype}", dtype, "cpu", None, lambda **kw: Theirs(**kw)
+        yield (f"sklearn-mlp-{dtype}", dtype, "cpu", lambda a, dtype=dtype: a.astype(dtype),
+               lambda **kw: Theirs(**kw))
 
 
 def _fit(make, X, y, **options):
@@ -49,8 +52,8 @@ def mlp_epoch_cases(m, backends, dtypes):
     X, y = _data(m)
     group, shape = f"mlp-adam-epoch-{m}x{N_X}-b{BATCH}", {"m": m, "n_x": N_X, "batch_size": BATCH}
     flops = step_flops([N_X, HIDDEN, 1], m)
-    for column, dtype, device, be, make in _models(backends, dtypes):
-        Xc = X.astype(dtype) if be is None else be.asarray(X, dtype)
+    for column, dtype, device, cast, make in _models(backends, dtypes):
+        Xc = cast(X)
 
         def run(make=make, Xc=Xc):
             model = _fit(make, Xc, y, max_iter=1)
@@ -67,9 +70,7 @@ def mlp_predict_cases(m, backends, dtypes):
     X, _ = _data(m, seed=2)
     group, shape = f"mlp-predict-proba-{m}x{N_X}", {"m": m, "n_x": N_X, "hidden": HIDDEN}
     flops = 2.0 * m * (N_X * HIDDEN + HIDDEN)
-    for column, dtype, device, be, make in _models(backends, dtypes):
-        cast = (lambda a, dtype=dtype: a.astype(dtype)) if be is None else \
-            (lambda a, be=be, dtype=dtype: be.asarray(a, dtype))
+    for column, dtype, device, cast, make in _models(backends, dtypes):
         model, Xc = _fit(make, cast(X_fit), y_fit, max_iter=5), cast(X)
 
         def run(model=model, Xc=Xc):
