@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import xpnn
-from xpnn.lbfgs import minimize
 
 sk = pytest.importorskip("sklearn.neural_network")
 datasets = pytest.importorskip("sklearn.datasets")
@@ -84,17 +83,6 @@ def test_dask_trains_the_stochastic_solvers_and_refuses_lbfgs_clearly():
     np.testing.assert_allclose(got.validation_scores_, want.validation_scores_)
     with pytest.raises(ValueError, match="lbfgs.*Dask"):
         xpnn.MLPClassifier(solver="lbfgs").fit(da.from_array(X, chunks=(50, 64)), y)
-
-
-def test_lbfgs_minimises_a_quadratic_exactly_and_stops_by_its_rules():
-    rng = np.random.default_rng(0)
-    A = rng.standard_normal((8, 8))
-    H, b = A @ A.T + 8 * np.eye(8), rng.standard_normal(8)
-    solution = minimize(lambda x: (0.5 * x @ H @ x - b @ x, H @ x - b), np.zeros(8), gtol=1e-7, ftol=0.0)
-    assert solution.status == 0 and np.max(np.abs(H @ solution.x - b)) <= 1e-7
-    np.testing.assert_allclose(solution.x, np.linalg.solve(H, b), rtol=1e-6)
-    capped = minimize(lambda x: (0.5 * x @ H @ x - b @ x, H @ x - b), np.zeros(8), max_iter=2, gtol=0)
-    assert (capped.status, capped.n_iter) == (1, 2) and "ITERATIONS" in capped.message
 
 
 def test_mlp_models_save_and_load(tmp_path):
