@@ -7,6 +7,10 @@ CuPy where it matters to xpnn, so that the CuPy paths run on a machine without a
   ``array_api_compat.cupy`` wrapper over this module);
 - they refuse implicit host conversion (``np.asarray``/``__array__`` raise TypeError, as CuPy
   does) and mixing with NumPy arrays in arithmetic; ``.get()`` copies to the host;
+- each array lives on the device current when it was made; a kernel (ufunc, function, method,
+  gather) whose operand lives on another device raises CuPy's ValueError, while ``asarray`` and
+  ``copy`` bring such an array onto the current device, as CuPy does; views keep their device;
+- it counts kernel launches, host reads and synchronisations (:func:`counters`);
 - ``cuda.Device`` (context manager, ``id``), ``cuda.is_available``, ``cuda.get_current_stream()``
   with ``synchronize``, ``cuda.runtime`` device properties and versions, and
   ``cuda.memory.OutOfMemoryError``.
@@ -96,7 +100,21 @@ class Stream:
         _counters["synchronized_devices"].append(self.device)
 
 
-_counters = {"synchronize": 0, "host_reads": 0, "synchronized_devices": []}
+_counters = {"synchronize": 0, "host_reads": 0, "launches": 0, "synchronized_devices": []}
+_VIEWS = {"reshape", "view", "transpose", "squeeze", "swapaxes"}  # no kernel: any device, same device
+_MOVES = {"asarray", "array", "ascontiguousarray", "asanyarray", "copy"}  # bring arrays to the current device
+
+
+def _launch(*operands):
+    """One kernel on the current device: CuPy refuses an operand that lives on another one."""
+    current = _current[-1]
+    for x in operands:
+        if isinstance(x, (list, tuple)):
+            _launch(*x)
+        elif isinstance(x, ndarray) and x._device != current:
+            raise ValueError(f"Array device must be same as the current device: array device = "
+                             f"{x._device} while current = {current}")
+    _counters["launches"] += 1
 
 
 def _unwrap(x, *, host_ok=False):
@@ -159,17 +177,21 @@ class ndarray(NDArrayOperatorsMixin):
 
     # ------------------------------------------------------------------ array protocol
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        _launch(*inputs, *kwargs.get("out", ()))
         if "out" in kwargs:
             kwargs["out"] = tuple(_unwrap(o) for o in kwargs["out"])
         return _wrap(getattr(ufunc, method)(*(_unwrap(v) for v in inputs), **kwargs))
 
     def __array_function__(self, func, types, args, kwargs):  # np.where(x, ...) -> CuPy's where
+        _launch(*args, *kwargs.values())
         return _wrap(func(*_unwrap(args), **{k: _unwrap(v) for k, v in kwargs.items()}))
 
     def __getitem__(self, key):  # CuPy converts list and NumPy index arrays to device arrays
+        _launch(self, key)
         return _wrap(self._data[_unwrap(key, host_ok=True)])
 
     def __setitem__(self, key, value):
+        _launch(self, key, value)
         self._data[_unwrap(key)] = _unwrap(value)
 
     def __len__(self):
@@ -190,11 +212,11 @@ class ndarray(NDArrayOperatorsMixin):
 
     @property
     def T(self):
-        return ndarray(self._data.T)
+        return ndarray(self._data.T, device=self._device)
 
     @property
     def mT(self):
-        return ndarray(np.swapaxes(self._data, -1, -2))
+        return ndarray(np.swapaxes(self._data, -1, -2), device=self._device)
 
     shape = property(lambda self: self._data.shape)
     dtype = property(lambda self: self._data.dtype)
@@ -209,7 +231,14 @@ class ndarray(NDArrayOperatorsMixin):
         if name.startswith("__"):
             raise AttributeError(name)  # no __array_interface__ / __array_struct__ either
         method = getattr(self._data, name)
-        return lambda *a, **k: _wrap(method(*_unwrap(a), **{key: _unwrap(v) for key, v in k.items()}))
+
+        def call(*a, **k):
+            args, kwargs = _unwrap(a), {key: _unwrap(v) for key, v in k.items()}
+            if name in _VIEWS:
+                return ndarray(method(*args, **kwargs), device=self._device)
+            _launch(*(() if name in _MOVES else (self,)), *a, *k.values())
+            return _wrap(method(*args, **kwargs))
+        return call
 
 
 def _function(name, func):
@@ -217,6 +246,10 @@ def _function(name, func):
 
     def f(*args, **kwargs):
         kwargs.pop("device", None)
+        if name not in _MOVES:
+            _launch(*args, *kwargs.values())
+        else:
+            _counters["launches"] += 1
         args = _unwrap(args, host_ok=host_ok)
         kwargs = {k: _unwrap(v, host_ok=host_ok) for k, v in kwargs.items()}
         return _wrap(func(*args, **kwargs))
@@ -289,7 +322,7 @@ def install(monkeypatch, **kwargs):
         monkeypatch.setitem(sys.modules, name, module)
     G.gpu_status.cache_clear()
     monkeypatch.setattr(G, "gpu_status", _uncached_status)
-    _counters.update(synchronize=0, host_reads=0, synchronized_devices=[])
+    _counters.update(synchronize=0, host_reads=0, launches=0, synchronized_devices=[])
     _current[:] = [0]
     return modules["cupy"]
 
@@ -301,6 +334,6 @@ def _uncached_status():
 
 
 def counters():
-    """{"synchronize": n, "host_reads": n, "synchronized_devices": [ids]} since install
-    (device->host reads of every kind)."""
+    """{"synchronize": n, "host_reads": n, "launches": n, "synchronized_devices": [ids]} since
+    install (device->host reads of every kind; one launch per kernel-making call)."""
     return dict(_counters)

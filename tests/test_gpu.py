@@ -346,3 +346,34 @@ def test_torch_cuda_shuffles_go_up_through_pinned_memory_without_blocking(monkey
     for like in (np.zeros(3), torch.zeros(3)):  # elsewhere: the index on the array's own device
         got = B.upload_index(order, like)
         assert type(got) is type(like) and np.array_equal(B.to_numpy(got), order)
+
+
+@pytest.mark.parametrize("source", ["host", "gpu0", "gpu0-float64-into-float32"])
+@pytest.mark.parametrize("make", [
+    lambda be, dtype: xpnn.MLPClassifier((5,), max_iter=3, random_state=0, backend=be, dtype=dtype),
+    lambda be, dtype: xpnn.DeepNet((4,), n_iter=3, batch_norm=True, random_state=0, backend=be, dtype=dtype),
+    lambda be, dtype: xpnn.MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, early_stopping=True,
+                                        random_state=0, backend=be, dtype=dtype),
+], ids=["mlp-classifier", "deepnet-batch-norm", "mlp-regressor-early-stopping"])
+def test_a_model_on_gpu_1_keeps_every_kernel_there(monkeypatch, data, make, source):
+    """The strict stand-in refuses any kernel whose operand lives on another GPU than the current
+    one, as CuPy does: a model on GPU 1 while GPU 0 is current, fed host X, a GPU-0 array, or a
+    float64 GPU-0 array for a float32 model, fits on GPU 1; it answers a GPU-0 array on GPU 0
+    (where the data is, the array API's rule: the parameters move, not X) and host X on the host."""
+    fakecupy.install(monkeypatch)
+    gpu0, gpu1 = B.get_backend("cupy", device=0), B.get_backend("cupy", device=1)
+    X, y = data
+    y = (y == "cat") * 1.0
+    dtype = "float32" if source.endswith("float32") else "float64"
+    X_in = X if source == "host" else gpu0.asarray(X, "float64")
+    model = make(gpu1, dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a three-epoch fit does not converge
+        model.fit(X_in, y)  # any kernel with an operand on GPU 0 would have raised here
+    answers = [model.predict(X_in)]
+    if hasattr(model, "predict_proba"):
+        answers.append(model.predict_proba(X_in))
+    if hasattr(model, "predict_log_proba"):
+        answers.append(model.predict_log_proba(X_in))
+    for answer in answers:
+        assert B.is_host_array(answer) if source == "host" else answer.device.id == 0

@@ -9,8 +9,11 @@ import contextvars
 import os
 from typing import Any
 
-NAMES = ("auto", "cpu", "gpu", "numpy", "cupy", "torch", "jax", "array_api_strict", "dask")
-_ALIASES = {"cpu": "numpy", "np": "numpy", "cp": "cupy", "array-api-strict": "array_api_strict"}
+# the one vocabulary of backend names: estimators' backend=, set_backend, $XPNN_BACKEND, the CLI
+NAMES = ("auto", "cpu", "gpu", "cuda", "numpy", "cupy", "torch", "torch-cuda", "jax", "array_api_strict",
+         "dask")
+_ALIASES = {"cpu": "numpy", "np": "numpy", "cp": "cupy", "cuda": "gpu", "torch_cuda": "torch-cuda",
+            "array-api-strict": "array_api_strict"}
 
 
 def _canonical(name: str) -> str:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ._state import FittedState
 from ._validation import check_feature_names, check_X
-from .backend import backend_of, is_host_array, move_tree, namespace, resolve_backend
+from .backend import backend_of, device_of, is_host_array, move_tree, namespace, resolve_backend
 from .exceptions import not_fitted_error
 from .heads import HEADS, get_head
 from .network import forward, layer_activations, n_layers
@@ -76,6 +76,8 @@ class _Fitted:
         model._publish(state, resolve_backend(backend))
         return model
 
+    _costs_span_fits = False  # True where costs_ runs over several fits (n_iter_ counts the last)
+
     def _check_state(self, state, dtype):
         if state.head not in HEADS:
             raise ValueError(f"head must be one of {sorted(HEADS)}; got {state.head!r:.40}")
@@ -90,7 +92,8 @@ class _Fitted:
             raise ValueError("a batch-norm running variance is negative")
         if state.costs.ndim != 1 or state.costs.dtype.kind != "f":
             raise ValueError("'costs' must be a 1-D float array")
-        if not 0 <= state.n_iter <= 2**40 or state.costs.shape[0] > state.n_iter + 1:
+        most = 2**40 if self._costs_span_fits else state.n_iter + 1  # warm-started MLPs keep their curve
+        if not 0 <= state.n_iter <= 2**40 or state.costs.shape[0] > most:
             raise ValueError(f"{state.costs.shape[0]} costs for {state.n_iter} iterations")
         self._check_targets(state, get_head(state.head))
 
@@ -223,7 +226,8 @@ def _padded(compiled):
         xp, m = namespace(X_rows), X_rows.shape[0]
         size = max(16, 1 << (m - 1).bit_length())
         if size > m:
-            X_rows = xp.concat([X_rows, xp.zeros((size - m, X_rows.shape[1]), dtype=X_rows.dtype)], axis=0)
+            padding = xp.zeros((size - m, X_rows.shape[1]), dtype=X_rows.dtype, device=device_of(X_rows))
+            X_rows = xp.concat([X_rows, padding], axis=0)
         AL, ZL = compiled(X_rows, params, activations=activations)
         return AL[:, :m], ZL[:, :m]
     return run

@@ -81,7 +81,9 @@ def check_X(X, backend: Backend, dtype, *, n_features=None, estimator="estimator
                          f"as input; got X of shape {tuple(X.shape)}")
     Xb = backend.asarray(X, dtype=dtype)
     xp = backend.xp
-    if not bool(xp.all(xp.isfinite(Xb))):
+    with backend.on_device():  # a second GPU's arrays are checked there
+        finite = bool(xp.all(xp.isfinite(Xb)))
+    if not finite:
         if is_host_array(X) and np.all(np.isfinite(X)):
             biggest = float(np.max(np.abs(X)))
             raise ValueError(f"X has values too large for {dtype} (up to {biggest:.3g}; {dtype} "

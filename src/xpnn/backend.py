@@ -26,15 +26,14 @@ from ._gpu import (GPU_EXTRAS, cuda_driver_version, cuda_facts, gpu_available, g
                    gpu_status, is_out_of_memory, out_of_memory_message)
 from ._layout import NUMPY_NAMESPACE, samples_as_rows, samples_contiguous, scalar, take_samples, upload_index
 from ._random import rng_from, uniform_sampler
+from ._transfer import device_of, move_tree, read_scalars, to_numpy
 
 __all__ = [  # the backend module's public face, its helper modules' names included
     "NAMES", "GPU_EXTRAS", "Backend", "GPUUnavailableError", "XpnnFallbackWarning", "backend_of",
-    "cuda_driver_version", "cuda_facts", "get_backend", "gpu_available", "gpu_install_hint",
+    "cuda_driver_version", "cuda_facts", "device_of", "get_backend", "gpu_available", "gpu_install_hint",
     "gpu_status", "is_host_array", "is_out_of_memory", "move_tree", "namespace", "out_of_memory_message",
-    "read_scalars",
-    "resolve_backend", "rng_from", "samples_as_rows", "samples_contiguous", "scalar", "set_backend",
-    "take_samples", "upload_index",
-    "to_numpy", "uniform_sampler", "use_backend", "warn"]
+    "read_scalars", "resolve_backend", "rng_from", "samples_as_rows", "samples_contiguous", "scalar",
+    "set_backend", "take_samples", "upload_index", "to_numpy", "uniform_sampler", "use_backend", "warn"]
 
 def namespace(*arrays: Any) -> Any:
     """The array-API namespace of ``arrays`` (TypeError when they mix libraries).
@@ -85,7 +84,7 @@ class Backend:
     chunks: Backend | None = None  # Dask only: the Backend of its chunks (NumPy or CuPy)
 
     def __repr__(self) -> str:
-        extra = f", fallback={self.fallback_reason!r}" if self.fallback_reason else ""
+        extra = f", fallback_reason={self.fallback_reason!r}" if self.fallback_reason else ""
         return (f"Backend(name={self.name!r}, requested={self.requested!r}, "
                 f"device={str(self.device)!r}, is_gpu={self.is_gpu}{extra})")
 
@@ -138,21 +137,24 @@ class Backend:
         return getattr(self.xp, key)
 
     def asarray(self, x: Any, dtype: Any = None) -> Any:
-        """``x`` as an array of this backend, on its device (no copy when already there)."""
+        """``x`` as an array of this backend, on its device (no copy when already there); an
+        array on another of its devices is moved, and every cast runs on this backend's device."""
         dt = None if dtype is None else self.dtype(dtype)
-        if _is_array_of(x, self):
-            if self.name == "array_api_strict" and x.device != self.device:
-                x = x.to_device(self.device)
-            return x if dt is None or x.dtype == dt else self.xp.astype(x, dt)
-        host = to_numpy(x) if array_api_compat.is_array_api_obj(x) else np.asarray(x)
-        if dt is not None:
-            host = host.astype(_dtype_name(dtype), copy=False)
-        if self.name == "dask":  # chunked along the first axis, ready for data-parallel work
-            import dask.array as da
+        with self.on_device():
+            if _is_array_of(x, self):
+                if self.name in {"array_api_strict", "cupy"} and x.device != self.device:
+                    x = x.to_device(self.device) if self.name == "array_api_strict" else self.xp.asarray(x)
+                return x if dt is None or x.dtype == dt else self.xp.astype(x, dt)
+            host = to_numpy(x) if array_api_compat.is_array_api_obj(x) else np.asarray(x)
+            if dt is not None:
+                host = host.astype(_dtype_name(dtype), copy=False)
+            if self.name == "dask":  # chunked along the first axis, ready for data-parallel work
+                import dask.array as da
 
-            chunk = host if self.chunks is None or self.chunks.name == "numpy" else self.chunks.asarray(host)
-            return da.from_array(chunk, chunks=("auto",) + host.shape[1:])
-        return self.xp.asarray(host, device=self.device)
+                on_chunks = self.chunks is not None and self.chunks.name != "numpy"
+                chunk = self.chunks.asarray(host) if on_chunks else host
+                return da.from_array(chunk, chunks=("auto",) + host.shape[1:])
+            return self.xp.asarray(host, device=self.device)
 
     def require_finite(self, x: Any, message: str) -> Any:
         """``x``, after checking it holds no NaN or infinity (ValueError(message) if it does):
@@ -163,8 +165,9 @@ class Backend:
                     raise ValueError(message)
                 return block
             return x.map_blocks(check, dtype=x.dtype)
-        if not bool(self.xp.all(self.xp.isfinite(x))):
-            raise ValueError(message)
+        with self.on_device():
+            if not bool(self.xp.all(self.xp.isfinite(x))):
+                raise ValueError(message)
         return x
 
     def take_rows(self, x: Any, index: Any) -> Any:
@@ -210,47 +213,6 @@ def _jax_jit(function: Any, static_argnames: tuple[str, ...]) -> Any:
     return jax.jit(function, static_argnames=static_argnames)
 
 
-def to_numpy(x: Any) -> np.ndarray:
-    """Any supported array (NumPy, CuPy, torch, array_api_strict, Dask) as a host NumPy array."""
-    if isinstance(x, (np.ndarray, np.generic)) or not array_api_compat.is_array_api_obj(x):
-        return np.asarray(x)  # NumPy's own, lists, scalars, DataFrames
-    if array_api_compat.is_cupy_array(x):
-        return x.get()
-    if array_api_compat.is_torch_array(x):
-        return x.detach().cpu().numpy()
-    if array_api_compat.is_dask_array(x):
-        return to_numpy(x.compute())  # the computed chunks may be CuPy arrays
-    if array_api_compat.is_jax_array(x):
-        import jax
-
-        return np.asarray(jax.device_get(x))  # an explicit transfer (allowed by transfer guards)
-    if array_api_compat.is_array_api_strict_namespace(namespace(x)):
-        return np.asarray(x.to_device(type(x.device)("CPU_DEVICE")))
-    return np.asarray(x)
-
-
-def move_tree(tree: Any, backend: Backend | None = None, dtype: Any = None) -> Any:
-    """Nested dicts and tuples of arrays (an optimizer's state) on ``backend`` (with ``dtype``),
-    or as host NumPy arrays for None: to continue a fit on another device, or to pickle it."""
-    if isinstance(tree, dict):
-        return {k: move_tree(v, backend, dtype) for k, v in tree.items()}
-    if isinstance(tree, tuple):
-        return tuple(move_tree(v, backend, dtype) for v in tree)
-    return to_numpy(tree) if backend is None else backend.asarray(to_numpy(tree), dtype=dtype)
-
-
-def read_scalars(*scalars: Any) -> list[float]:
-    """Host floats of 0-d device arrays, in one device-to-host read: ``float()`` for one value
-    (an explicit transfer on JAX), one stacked copy for several; host numbers pass through."""
-    if any(isinstance(x, (float, int, np.generic, np.ndarray)) for x in scalars):
-        return [float(to_numpy(x)) for x in scalars]
-    if len(scalars) == 1:
-        (x,) = scalars
-        return [float(to_numpy(x)) if array_api_compat.is_jax_array(x) else float(x)]
-    xp = namespace(*scalars)
-    return [float(v) for v in to_numpy(xp.stack([xp.reshape(x, ()) for x in scalars]))]
-
-
 # ------------------------------------------------------------------------- selection
 
 def warn(message: str, category: type[Warning]) -> None:
@@ -270,8 +232,9 @@ def get_backend(name: Any = None, *, strict: bool = False, device: Any = None) -
     name : None, str, module or Backend
         None: the default backend (:func:`use_backend` > :func:`set_backend` >
         ``$XPNN_BACKEND`` > "cpu", with the strictness given there); "cpu" (NumPy), "gpu"
-        (CuPy), "auto" (GPU when usable, else CPU), or a namespace name: "numpy", "cupy",
-        "torch", "array_api_strict", "dask".
+        (CuPy; "cuda" is the same), "auto" (GPU when usable, else CPU), "torch-cuda" (torch on
+        its current CUDA device), or a namespace name: "numpy", "cupy", "torch", "jax",
+        "array_api_strict", "dask".
     strict : bool
         For "gpu": raise :class:`GPUUnavailableError` instead of falling back to NumPy.
         The environment variable ``XPNN_STRICT_GPU=1`` has the same effect.
@@ -281,7 +244,8 @@ def get_backend(name: Any = None, *, strict: bool = False, device: Any = None) -
     Raises
     ------
     ValueError
-        Unknown name. GPUUnavailableError: "gpu" in strict mode or "cupy" without a usable GPU.
+        Unknown name. GPUUnavailableError: "gpu" in strict mode, or "cupy" / "torch-cuda"
+        without a usable GPU.
     """
     if name is None:
         name, default_strict = _default()
@@ -294,6 +258,11 @@ def get_backend(name: Any = None, *, strict: bool = False, device: Any = None) -
     key = _canonical(name)
     if key == "auto":
         return _make("cupy" if _gpu.gpu_available() else "numpy", requested, device)
+    if key == "torch-cuda":
+        reason = _gpu_restore_problem("torch", "cuda")
+        if reason is not None:
+            raise GPUUnavailableError(f"backend {requested!r} needs a usable GPU: {reason}")
+        return _make("torch", requested, "cuda" if device is None else device)
     if key in {"gpu", "cupy"}:
         usable, reason = _gpu.gpu_status()
         if usable:
@@ -301,7 +270,8 @@ def get_backend(name: Any = None, *, strict: bool = False, device: Any = None) -
         if strict or key == "cupy" or _strict_gpu_env():
             raise GPUUnavailableError(f"backend {requested!r} needs a usable GPU: {reason}")
         warn(f"backend {requested!r} is not usable ({reason}); running on NumPy (CPU) instead. "
-             "Pass strict=True or set XPNN_STRICT_GPU=1 to make this an error.", XpnnFallbackWarning)
+             "Set XPNN_STRICT_GPU=1 (or use set_backend(..., strict=True)) to make this an error.",
+             XpnnFallbackWarning)
         return _make("numpy", requested, None, fallback_reason=reason)
     return _make(key, requested, device)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .backend import namespace
+from .backend import device_of, namespace
 from .network import backward, cost, forward
 from .normalization import trainable
 
@@ -42,7 +42,7 @@ def gradient_check(X, Y, params, activations, epsilon=1e-7, *, head="sigmoid", S
     params = trainable(params)  # batch norm's running statistics are not differentiated
     analytic = flatten({f"d{k}": grads[f"d{k}"] for k in params})
     theta = flatten(params)
-    approx, index = [], xp.arange(theta.shape[0])
+    approx, index = [], xp.arange(theta.shape[0], device=device_of(theta))
     for i in range(theta.shape[0]):
         bump = xp.where(index == i, epsilon, 0.0)  # no in-place write: JAX arrays are immutable
         plus = cost(X, Y, unflatten(theta + bump, params), activations, **options)

@@ -105,13 +105,15 @@ def r2(Z, Y, S=None):
     k outputs (scikit-learn's definition): 1 - Σ S (y - z)² / Σ S (y - ȳ)²; an output whose y
     is constant scores 1 if predicted exactly, else 0 (as scikit-learn does)."""
     xp = namespace(Z, Y)
-    S = xp.ones((1, Y.shape[1]), dtype=Y.dtype) if S is None else S
     scale = xp.max(xp.abs(Y), axis=1, keepdims=True)  # R² is scale-free: no overflow near 1e300
     scale = xp.where(scale > 0, scale, 1.0)
     Y, Z = Y / scale, Z / scale
-    mean = xp.sum(S * Y, axis=1, keepdims=True) / xp.sum(S)
-    residual = xp.sum(S * (Y - Z) ** 2, axis=1)
-    total = xp.sum(S * (Y - mean) ** 2, axis=1)
+    if S is None:  # no array of ones: nothing is made here, so nothing lands on another device
+        mean = xp.mean(Y, axis=1, keepdims=True)
+        residual, total = xp.sum((Y - Z) ** 2, axis=1), xp.sum((Y - mean) ** 2, axis=1)
+    else:
+        mean = xp.sum(S * Y, axis=1, keepdims=True) / xp.sum(S)
+        residual, total = xp.sum(S * (Y - Z) ** 2, axis=1), xp.sum(S * (Y - mean) ** 2, axis=1)
     varies = total > 0
     exact = xp.astype(residual == 0, Y.dtype)
     return xp.mean(xp.where(varies, 1.0 - residual / xp.where(varies, total, 1.0), exact))

@@ -36,6 +36,9 @@ FTOL = 2.220446049250313e-09  # SciPy's default: factr 1e7 times float64's machi
 EPS = 2.220446049250313e-16   # float64's machine epsilon (L-BFGS-B's epsmch)
 MAX_LINE_SEARCH = 20          # SciPy's maxls
 STEP_MAX = 1e10               # L-BFGS-B's largest step without bounds
+GRADIENT_SMALL = "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL"  # SciPy's messages
+REDUCTION_SMALL = "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH"
+NOT_FINITE = "ABNORMAL: THE LOSS OR ITS GRADIENT IS NOT FINITE AT THE START"  # xpnn's own
 
 
 class Solution(NamedTuple):
@@ -57,9 +60,9 @@ def minimize(fg, x0, *, max_iter=15000, max_fun=15000, gtol=1e-5, ftol=FTOL, mem
     f_host, g_max = read_scalars(f, xp.max(xp.abs(g)))
     n_iter, n_fun = 0, 1
     if not (math.isfinite(f_host) and math.isfinite(g_max)):
-        return Solution(x, f_host, 0, n_fun, 2, "ABNORMAL: THE LOSS OR ITS GRADIENT IS NOT FINITE AT THE START")
+        return Solution(x, f_host, 0, n_fun, 2, NOT_FINITE)
     if g_max <= gtol:
-        return Solution(x, f_host, 0, n_fun, 0, "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL")
+        return Solution(x, f_host, 0, n_fun, 0, GRADIENT_SMALL)
     history = []  # (s, y, 1 / s'y) of the last ``memory`` accepted pairs
     while True:
         d = -_two_loop(g, history, xp)
@@ -85,9 +88,9 @@ def minimize(fg, x0, *, max_iter=15000, max_fun=15000, gtol=1e-5, ftol=FTOL, mem
         if n_fun > max_fun:
             return Solution(x, f_host, n_iter, n_fun, 1, "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT")
         if g_max <= gtol:
-            return Solution(x, f_host, n_iter, n_fun, 0, "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL")
+            return Solution(x, f_host, n_iter, n_fun, 0, GRADIENT_SMALL)
         if reduction <= ftol:
-            return Solution(x, f_host, n_iter, n_fun, 0, "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH")
+            return Solution(x, f_host, n_iter, n_fun, 0, REDUCTION_SMALL)
 
 
 def _two_loop(g, history, xp):

@@ -26,7 +26,7 @@ from ._mlp_rules import (ACTIVATIONS, Plateau, check_batch_size, check_optional_
 from ._parameters import (check_backend_spec, check_boolean, check_fraction, check_hidden_sizes,
                           check_non_negative_float, check_parameters, check_positive_float,
                           check_positive_int, fraction, one_of)
-from .backend import namespace, to_numpy, warn
+from .backend import backend_of, namespace, to_numpy, warn
 from .exceptions import convergence_warning
 from .network import all_finite, layer_activations, n_layers
 from .normalization import add_batch_norm, folded
@@ -39,6 +39,8 @@ _STOCHASTIC = ("sgd", "adam")
 
 class _MLP:
     """What both scikit-learn-named classes add to xpnn's estimator machinery."""
+
+    _costs_span_fits = True  # loss_curve_ grows over warm-started fits, as scikit-learn's does
 
     _PARAMETERS = {
         "hidden_layer_sizes": check_hidden_sizes, "activation": one_of(ACTIVATIONS),
@@ -343,7 +345,8 @@ class MLPClassifier(_MLP, _Classifier):
     def predict_log_proba(self, X):
         """The logarithm of ``predict_proba(X)``."""
         proba = self.predict_proba(X)
-        return namespace(proba).log(proba)
+        with backend_of(proba).on_device():  # where the answer lives (a second GPU), not the current one
+            return namespace(proba).log(proba)
 
 
 @register

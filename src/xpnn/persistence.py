@@ -215,10 +215,12 @@ def _hyperparameters(header):
 
 def _implied_sizes(template, header):
     """The most elements each array may hold, from what the header's own numbers imply: the
-    parameters' exact shapes, one cost per iteration (and the first), the classes of the units."""
+    parameters' exact shapes, one cost per iteration (and the first; a loss curve that spans
+    warm-started fits: at most 2**24, 128 MiB), the classes of the units."""
     shapes = template.parameter_shapes(header["n_features_in"], header["n_outputs"])
     sizes = {name: int(np.prod(shape)) for name, shape in shapes.items()}
-    return {**sizes, "costs": header["n_iter"] + 1, "classes": max(2, header["n_outputs"])}
+    costs = max(header["n_iter"] + 1, 2**24) if template._costs_span_fits else header["n_iter"] + 1
+    return {**sizes, "costs": costs, "classes": max(2, header["n_outputs"])}
 
 
 def _restore(cls, header, arrays, path, backend=None):

@@ -21,7 +21,7 @@ import numpy as np
 from ._monitors import CostLog, HeldOutMonitor
 from ._parameters import check_choice, check_positive_float, check_positive_int
 from ._validation import check_network_inputs
-from .backend import (backend_of, namespace, read_scalars, rng_from, take_samples, uniform_sampler,
+from .backend import (backend_of, device_of, namespace, read_scalars, rng_from, take_samples, uniform_sampler,
                       upload_index)
 from .gradcheck import flatten, unflatten
 from .heads import cost_from_logits
@@ -118,8 +118,8 @@ def _epoch(params, state, t, X, Y, S, order, *, n, size, scan, **static):
         if cost is not None:
             total = total + cost * (size if Sb is None else xp.sum(Sb))
         return (params, state, total), None
-    steps = t + xp.arange(n)
-    carry = (params, state, xp.zeros((), dtype=X.dtype))
+    steps = t + xp.arange(n, device=device_of(X))
+    carry = (params, state, xp.zeros((), dtype=X.dtype, device=device_of(X)))
     (params, state, total), _ = scan(body, carry, (batches(X), batches(Y), None if S is None else batches(S),
                                                    steps))
     return params, state, total if static["record"] else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import loops, network
-from ..backend import gpu_status, get_backend
+from ..backend import GPUUnavailableError, get_backend, gpu_status
 from ..initializers import initialize_parameters
 from . import peers
 from .case import Case, step_flops, supported_dtypes
@@ -37,25 +37,19 @@ NETS = {  # group -> (layer dims, hidden activation, m or profile key, learning 
 
 def xpnn_backends(names):
     """(column prefix, Backend) for the requested xpnn backends; GPUs only when really usable
-    ("gpu" is CuPy, "torch-cuda" xpnn on torch's CUDA device), optional peers (torch, JAX) only
-    when installed."""
+    ("gpu" is CuPy, "torch-cuda" xpnn on torch's CUDA device, "jax-gpu" xpnn on JAX when its
+    default device is a GPU), optional peers (torch, JAX) only when installed."""
     out = []
     for name in names:
-        if name in {"gpu", "cupy"}:
-            if gpu_status()[0]:
-                out.append(("gpu", get_backend("cupy")))
-            continue
-        if name == "torch-cuda":
-            try:
-                import torch
-            except ImportError:
-                continue
-            if torch.cuda.is_available():
-                out.append(("torch-cuda", get_backend("torch", device="cuda")))
-            continue
         try:
-            backend = get_backend(name)
-        except ImportError:
+            backend = get_backend(name, strict=True)
+        except (ImportError, GPUUnavailableError):
+            continue
+        if backend.name == "cupy":
+            out.append(("gpu", backend))
+            continue
+        if backend.name in {"torch", "jax"} and backend.is_gpu:  # torch-cuda, jax-gpu
+            out.append((f"{backend.name}-{'cuda' if backend.name == 'torch' else 'gpu'}", backend))
             continue
         out.append((backend.name, backend))
     return out

@@ -20,6 +20,8 @@ RATIOS = [  # (label, numerator column, denominator column); < 1 means the numer
     ("numpy / gpu f64", "xpnn-numpy-float64", "xpnn-gpu-float64"),
     ("gpu / torch-cuda f32", "xpnn-gpu-float32", "torch-cuda-manual-float32"),
     ("xpnn-jax / xpnn-numpy f32", "xpnn-jax-float32", "xpnn-numpy-float32"),
+    ("gpu / jax-gpu f32", "xpnn-gpu-float32", "xpnn-jax-gpu-float32"),
+    ("numpy / jax-gpu f32", "xpnn-numpy-float32", "xpnn-jax-gpu-float32"),
     ("xpnn-torch / xpnn-numpy f64", "xpnn-torch-float64", "xpnn-numpy-float64"),
     ("xpnn-torch / xpnn-numpy f32", "xpnn-torch-float32", "xpnn-numpy-float32"),
 ]
