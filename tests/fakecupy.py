@@ -11,6 +11,7 @@ CuPy where it matters to xpnn, so that the CuPy paths run on a machine without a
   gather) whose operand lives on another device raises CuPy's ValueError, while ``asarray`` and
   ``copy`` bring such an array onto the current device, as CuPy does; views keep their device;
 - it counts kernel launches, host reads and synchronisations (:func:`counters`);
+- ``cupyx.allow_synchronize(False)`` makes a host read raise ``cupyx.DeviceSynchronized``;
 - ``cuda.Device`` (context manager, ``id``), ``cuda.is_available``, ``cuda.get_current_stream()``
   with ``synchronize``, ``cuda.runtime`` device properties and versions, and
   ``cuda.memory.OutOfMemoryError``.
@@ -21,6 +22,7 @@ simulated. ``install(monkeypatch)`` puts it in ``sys.modules`` for one test.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import types
 
@@ -39,6 +41,28 @@ class OutOfMemoryError(MemoryError):
 
 class CUDARuntimeError(RuntimeError):
     """cupy_backends.cuda.api.runtime.CUDARuntimeError."""
+
+
+class DeviceSynchronized(RuntimeError):
+    """cupyx.DeviceSynchronized: a host synchronisation where ``allow_synchronize(False)`` holds."""
+
+
+_synchronize_allowed = [True]
+
+
+@contextlib.contextmanager
+def allow_synchronize(allow):
+    _synchronize_allowed.append(bool(allow))
+    try:
+        yield
+    finally:
+        _synchronize_allowed.pop()
+
+
+def _host_read():
+    if not _synchronize_allowed[-1]:
+        raise DeviceSynchronized("device synchronization was detected while disallowed")
+    _counters["host_reads"] += 1
 
 
 N_DEVICES = 2  # two GPUs: CuPy allocates on the *current* one, whatever the inputs' device
@@ -150,11 +174,11 @@ class ndarray(NDArrayOperatorsMixin):
         raise TypeError(_IMPLICIT)
 
     def get(self, stream=None, out=None):
-        _counters["host_reads"] += 1
+        _host_read()
         return self._data.copy()
 
     def _scalar(self, convert):
-        _counters["host_reads"] += 1
+        _host_read()
         return convert(self._data)
 
     def __float__(self):
@@ -305,7 +329,9 @@ def build(*, available=True):
         driverGetVersion=lambda: 13000,
     )
     cupy.cuda = cuda
-    return {"cupy": cupy, "cupy.cuda": cuda, "cupy.cuda.device": device_module,
+    cupyx = types.ModuleType("cupyx")
+    cupyx.allow_synchronize, cupyx.DeviceSynchronized = allow_synchronize, DeviceSynchronized
+    return {"cupyx": cupyx, "cupy": cupy, "cupy.cuda": cuda, "cupy.cuda.device": device_module,
             "cupy.linalg": cupy.linalg, "cupy.fft": cupy.fft, "cupy.random": cupy.random}
 
 
@@ -316,7 +342,7 @@ def install(monkeypatch, **kwargs):
 
     modules = build(**kwargs)
     for name in list(sys.modules):
-        if name == "cupy" or name.startswith(("cupy.", "array_api_compat.cupy")):
+        if name in {"cupy", "cupyx"} or name.startswith(("cupy.", "cupyx.", "array_api_compat.cupy")):
             monkeypatch.delitem(sys.modules, name)
     for name, module in modules.items():
         monkeypatch.setitem(sys.modules, name, module)

@@ -135,17 +135,75 @@ def test_the_benchmark_suite_runs(tmp_path):
 
 
 def test_a_failing_column_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch):
-    """Each case lands in the journal as it is measured; a wrong column is marked, not fatal."""
+    """Every phase lands in the journal as it completes; a wrong column is marked, not fatal."""
     import xpnn.bench as bench
 
     good = next(c for c in dot_cases(1000, xpnn_backends(["numpy"]), ["float64"])
                 if c.column == "xpnn-numpy-float64")  # the group's reference column
     wrong = Case(good.group, "wrong", lambda: good.run() * 2.0, "float64")
     monkeypatch.setattr(bench, "_gemm", lambda *a: {})
+    monkeypatch.setattr(bench, "_cases", lambda *a: [good, wrong])
     journal = tmp_path / "journal.jsonl"
-    out = bench._run("smoke", ("numpy",), ("float64",), None, [good, wrong], str(journal))
+    out = bench.run("smoke", ("numpy",), ("float64",), journal=str(journal))
     lines = [json.loads(line) for line in journal.read_text().splitlines()]
     assert [r["column"] for r in out["results"]] == [good.column]
     assert out["failed"][0]["column"] == "wrong" and "disagrees" in out["failed"][0]["failed"]
-    assert [line["column"] for line in lines] == [good.column, "wrong"]
+    assert [line["kind"] for line in lines] == ["start", "gemm", "case", "case", "gemm"]
+    assert [line["column"] for line in lines if line["kind"] == "case"] == [good.column, "wrong"]
+    assert bench.from_journal(str(journal)) == out
     assert "FAILED" in report.format_table(out)
+
+
+def test_a_run_cut_short_keeps_what_it_measured_and_its_report_can_be_rebuilt(tmp_path, monkeypatch):
+    """The settings are journaled before any case is built; a journal cut after one case (as a
+    time limit cuts a run) rebuilds a report of that case, through the CLI too."""
+    import xpnn.bench as bench
+    from xpnn.cli import main
+
+    good = next(c for c in dot_cases(1000, xpnn_backends(["numpy"]), ["float64"])
+                if c.column == "xpnn-numpy-float64")
+    monkeypatch.setattr(bench, "_gemm", lambda *a: {})
+
+    def cut(*args):
+        raise KeyboardInterrupt  # the run is stopped while its cases are built
+    monkeypatch.setattr(bench, "_cases", cut)
+    journal = tmp_path / "journal.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        bench.run("smoke", ("numpy", "torch-cuda"), ("float64",), journal=str(journal))
+    assert json.loads(journal.read_text())["kind"] == "start"
+    monkeypatch.setattr(bench, "_cases", lambda *a: [good, good])
+    bench.run("smoke", ("numpy",), ("float64",), journal=str(journal))
+    lines = journal.read_text().splitlines()
+    journal.write_text("\n".join(lines[:3]) + "\n")  # start, ceiling, one case: cut there
+    rebuilt = bench.from_journal(str(journal))
+    assert [r["column"] for r in rebuilt["results"]] == [good.column]
+    assert main(["bench", "--report", str(journal), "--out", str(tmp_path / "report")]) == 0
+    assert (tmp_path / "report" / "results.json").exists()
+    (tmp_path / "bad.jsonl").write_text('{"kind": "case"}\n')
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--report", str(tmp_path / "bad.jsonl"), "--out", str(tmp_path / "r2")])
+    assert exc.value.code == 2
+
+
+def test_the_gpu_scripts_bench_command_is_accepted_by_the_cli(monkeypatch, tmp_path):
+    """The exact `xpnn bench` command of benchmarks/run_on_gpu.sh parses and reaches the run
+    with its backends (GPU columns are skipped, never faked, where no GPU is usable)."""
+    import pathlib
+    import re
+    import shlex
+
+    import xpnn.bench as bench
+    from xpnn.cli import main
+
+    script = (pathlib.Path(__file__).parents[1] / "benchmarks" / "run_on_gpu.sh").read_text()
+    command = re.search(r"python3 -m xpnn (bench [^\n;]*?) --out", script).group(1)
+    command = command.replace("$bench_size", re.search(r"bench_size=(--\w+)", script).group(1))
+    seen = {}
+
+    def fake_run(profile, backends, dtypes, **kwargs):
+        seen.update(profile=profile, backends=backends)
+        return {"profile": profile, "timing": "", "environment": report.environment(), "gemm": {},
+                "results": [], "skipped": [], "failed": []}
+    monkeypatch.setattr(bench, "run", fake_run)
+    assert main([*shlex.split(command), "--out", str(tmp_path)]) == 0
+    assert seen["profile"] == "full" and {"gpu", "torch-cuda", "jax"} <= set(seen["backends"])

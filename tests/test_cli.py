@@ -1,3 +1,4 @@
+import contextlib
 import pytest
 
 from xpnn import cli
@@ -28,7 +29,7 @@ def test_course_reports_a_fallback_honestly(capsys):
 
 
 @pytest.mark.parametrize("argv,env,message", [
-    (["course", "--backend", "cuda"], {}, "xpnn: error: unknown backend 'cuda'"),
+    (["course", "--backend", "opencl"], {}, "xpnn: error: unknown backend 'opencl'"),
     (["course", "--backend", "gpu", "--strict-gpu"], {}, "xpnn: error: backend 'gpu' needs a usable GPU"),
     (["course", "--backend", "gpu"], {"XPNN_STRICT_GPU": "1"},
      "xpnn: error: backend 'gpu' needs a usable GPU"),
@@ -66,3 +67,22 @@ def test_version_help_and_spellings(capsys, tmp_path):
 def test_bad_arguments_exit_with_a_message():
     with pytest.raises(SystemExit):
         cli.main(["course", "--dtype", "float16"])
+
+
+@pytest.mark.parametrize("name", ["cuda", "torch-cuda"])
+def test_every_backend_name_is_one_vocabulary(name, monkeypatch):
+    """The names `xpnn bench --help` lists are names the estimators, set_backend and
+    $XPNN_BACKEND take: "cuda" is "gpu" (falls back with a warning), "torch-cuda" is exact."""
+    import xpnn
+    from xpnn.backend import GPUUnavailableError, XpnnFallbackWarning
+
+    xpnn.set_backend(name)  # accepted at once
+    xpnn.set_backend(None)
+    monkeypatch.setenv("XPNN_BACKEND", name)
+    try:
+        with pytest.warns(XpnnFallbackWarning) if name == "cuda" else contextlib.nullcontext():
+            backend = xpnn.get_backend()
+    except GPUUnavailableError as exc:
+        assert name == "torch-cuda" and "needs a usable GPU" in str(exc)
+        return
+    assert backend.requested == name and (backend.is_gpu or backend.fallback_reason)

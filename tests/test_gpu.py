@@ -377,3 +377,36 @@ def test_a_model_on_gpu_1_keeps_every_kernel_there(monkeypatch, data, make, sour
         answers.append(model.predict_log_proba(X_in))
     for answer in answers:
         assert B.is_host_array(answer) if source == "host" else answer.device.id == 0
+
+
+@pytest.mark.parametrize("make", [
+    lambda be: xpnn.MLPClassifier((5,), max_iter=3, random_state=0, backend=be),
+    lambda be: xpnn.MLPClassifier((5,), max_iter=3, batch_norm=True, random_state=0, backend=be),
+    lambda be: xpnn.DeepNet((4,), n_iter=30, cost_every=10, optimizer="adam", dropout=0.1,
+                            random_state=0, backend=be),
+    lambda be: xpnn.MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, early_stopping=True,
+                                 random_state=0, backend=be),
+], ids=["mlp-adam", "mlp-batch-norm", "deepnet-dropout", "mlp-regressor-early-stopping"])
+def test_no_step_reads_the_host_under_sync_debug(monkeypatch, data, make, cupy_backend):
+    """XPNN_SYNC_DEBUG=1 runs every epoch's steps where a host synchronisation raises (CuPy's
+    allow_synchronize(False), kept by the stand-in): training passes, the reads by design lie
+    between epochs; and a step that did read the host would fail."""
+    monkeypatch.setenv("XPNN_SYNC_DEBUG", "1")
+    X, y = data
+    y = (y == "cat") * 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        make(cupy_backend).fit(X, y)
+        real_step = training.ArraySource.stepper
+
+        def reading_stepper(self, **static):
+            step = real_step(self, **static)
+
+            def step_that_reads(params, state, t, batch, record):
+                out = step(params, state, t, batch, record)
+                float(B.namespace(out[2]).sum(out[2]))  # a host read inside the step
+                return out
+            return step_that_reads
+        monkeypatch.setattr(training.ArraySource, "stepper", reading_stepper)
+        with pytest.raises(Exception, match="(?i)synchroniz"):
+            make(cupy_backend).fit(X, y)

@@ -185,6 +185,16 @@ class Backend:
         device (zeros, zeros_like, generators, streams), so a second GPU's work runs inside it."""
         return self.device if self.name == "cupy" else contextlib.nullcontext()
 
+    def forbid_sync(self) -> Any:
+        """A context in which a host synchronisation raises: ``cupyx.allow_synchronize(False)``
+        on CuPy, sync debug mode "error" on torch-CUDA; elsewhere nothing. With XPNN_SYNC_DEBUG=1
+        the training loop runs its steps inside it (the GPU run's check; see training.loop)."""
+        if self.name == "cupy":
+            return importlib.import_module("cupyx").allow_synchronize(False)
+        if self.name == "torch" and self.is_gpu:
+            return _torch_sync_errors()
+        return contextlib.nullcontext()
+
     def synchronize(self, *results: Any) -> None:
         """Wait until queued device work is done (a no-op on the CPU); JAX, which dispatches
         asynchronously even there, waits for ``results``."""
@@ -203,6 +213,18 @@ class Backend:
                       scale: float = 1.0, dtype: Any = "float64") -> Any:
         """Standard normal draws times ``scale``, made on the host and moved here."""
         return self.asarray(scale * rng_from(seed).standard_normal(shape), dtype=dtype)
+
+
+@contextlib.contextmanager
+def _torch_sync_errors() -> Any:
+    import torch
+
+    before = torch.cuda.get_sync_debug_mode()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        yield
+    finally:
+        torch.cuda.set_sync_debug_mode(before)
 
 
 @functools.lru_cache(maxsize=32)

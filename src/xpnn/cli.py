@@ -119,8 +119,14 @@ def _bench(args):
         except (OSError, ValueError) as exc:
             _fail(f"--compare {args.compare}: cannot read a benchmark run ({exc})")
     _writable_folder(args.out, "--out")
+    if args.report:
+        try:
+            run = bench.from_journal(args.report)
+        except ValueError as exc:
+            _fail(f"--report {exc}")
+        return _bench_report(run, args, old)
     dtypes = (args.dtype,) if args.dtype else ("float64", "float32")
-    profile = "full" if args.full else "quick"
+    profile = "full" if args.full else "smoke" if args.smoke else "quick"
     with tqdm(total=bench.count_cases(profile, backends, dtypes, args.dask, loops=not args.no_loops),
               unit="case", disable=None, leave=False) as bar:
         def progress(case):
@@ -128,6 +134,12 @@ def _bench(args):
             bar.update()
         run = bench.run(profile, backends, dtypes, progress=progress, with_dask=args.dask,
                         loops=not args.no_loops, journal=os.path.join(args.out, "journal.jsonl"))
+    return _bench_report(run, args, old)
+
+
+def _bench_report(run, args, old):
+    from . import bench
+
     print(bench.report.format_table(run))
     for path in bench.report.write(run, args.out):
         print(f"wrote {path}")
@@ -176,16 +188,22 @@ def build_parser():
     course.set_defaults(run=_course)
 
     bench = commands.add_parser("bench", help="time loop vs vectorised vs GPU vs peers")
-    bench.add_argument("--full", action="store_true", help="the full profile (course sizes, m=8192)")
-    bench.add_argument("--backend", help="xpnn backends to time, comma-separated (default numpy,gpu; "
-                       "torch-cuda: xpnn on torch's CUDA device; GPU columns are skipped, never "
-                       "faked, without a GPU)")
+    size = bench.add_mutually_exclusive_group()
+    size.add_argument("--full", action="store_true", help="the full profile (course sizes, m=8192)")
+    size.add_argument("--smoke", action="store_true",
+                      help="every case once on small data: checks the machinery, measures nothing useful")
+    bench.add_argument("--backend", help="xpnn backends to time, comma-separated, any backend name "
+                       "(default numpy,gpu; gpu or cuda: CuPy; torch-cuda: xpnn on torch's CUDA "
+                       "device; jax: on its default device, a GPU where JAX has one); GPU columns "
+                       "are skipped, never faked, without a GPU")
     bench.add_argument("--dtype", choices=["float64", "float32"], help="only this dtype")
     bench.add_argument("--dask", action="store_true",
                        help="also time Dask with 1 and 2 workers against NumPy (needs xpnn[dask])")
     bench.add_argument("--no-loops", action="store_true",
                        help="leave out the (slow, CPU-only) loop columns, e.g. on a GPU machine")
     bench.add_argument("--out", default="bench-results", help="folder for JSON, markdown and PNG")
+    bench.add_argument("--report", metavar="JOURNAL",
+                       help="run nothing: write the report of a journal.jsonl (a run cut short too)")
     bench.add_argument("--compare", metavar="OLD.json", help="compare with an earlier results.json")
     bench.add_argument("--threshold", type=float, default=1.10,
                        help="with --compare: exit 1 when a case is slower than this x the old median")

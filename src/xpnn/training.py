@@ -13,7 +13,9 @@ together; nothing else inside the loop reads the device.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -149,6 +151,7 @@ class ArraySource:
         self.draw = _dropout(dropout, X, rng, hidden)
         self.replayable = self.full_batch and self.draw is None
         self.compile, self.scan = backend_of(X).compile, backend_of(X).scan
+        self.forbid_sync = backend_of(X).forbid_sync
         if self.full_batch or self.draw is not None:
             self.scan = None  # one step an epoch, or masks drawn per batch: steps one by one
 
@@ -277,15 +280,18 @@ def loop(source, params, activations, *, optimizer, n_epochs, head="sigmoid", al
     checkpoint = (0, params, state, t)  # the last recorded epoch with a finite cost
     step = source.stepper(activations=tuple(activations), head=head, alpha=alpha, optimizer=optimizer,
                           momentum=batch_norm_momentum)
+    guard = getattr(source, "forbid_sync", None) if os.environ.get("XPNN_SYNC_DEBUG") == "1" else None
+    guard = guard or contextlib.nullcontext
     for epoch in range(n_epochs):
         record = epoch % cost_every == 0
         measure = record or curve is not None
         before, state_before, t_before, total = params, state, t, 0.0
-        for batch in source.epoch(rng):
-            params, state, cost = step(params, state, t + 1, batch, measure)
-            t += source.steps(batch)
-            if measure and not source.full_batch:  # full batch records its one cost directly
-                total = total + cost * source.weight(batch)
+        with guard():  # XPNN_SYNC_DEBUG=1: a host read inside an epoch's steps raises
+            for batch in source.epoch(rng):
+                params, state, cost = step(params, state, t + 1, batch, measure)
+                t += source.steps(batch)
+                if measure and not source.full_batch:  # full batch records its one cost directly
+                    total = total + cost * source.weight(batch)
         batch = None  # the epoch's shuffled copy of X is freed before the next one is made
         if measure:
             pending.append(cost if source.full_batch else total / source.total_weight)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import tempfile
 
 from . import report
 from .cases import PROFILES, build_cases, gemm_cases, gpu_skip_reason
@@ -38,9 +40,16 @@ def count_cases(profile="quick", backends=("numpy", "gpu"), dtypes=("float64", "
 def run(profile="quick", backends=("numpy", "gpu"), dtypes=("float64", "float32"), progress=None,
         with_dask=False, loops=True, journal=None):
     """Check, then time, every case of ``profile`` (``loops=False``: without the loop columns).
-    Returns the run as a JSON-able dict. ``journal``: a file path that receives each case's
-    result as one JSON line the moment it is measured (so a run cut short keeps what it did).
-    A case whose check fails is recorded with the failure and the run goes on."""
+    Returns the run as a JSON-able dict. ``journal``: a file path that receives every phase as
+    one JSON line the moment it completes (the run's settings first, then the matrix-product
+    ceiling, each case, the ceiling again), so a run cut short keeps what it did and
+    :func:`from_journal` rebuilds its report. A case whose check fails is recorded with the
+    failure and the run goes on."""
+    if journal is None:  # the run is assembled from its journal: keep one for the run's length
+        with tempfile.TemporaryDirectory() as folder:
+            return run(profile, backends, dtypes, progress, with_dask, loops, os.path.join(folder, "journal"))
+    _log(journal, {"kind": "start", "profile": profile, "timing": TIMING, "environment": report.environment(),
+                   "gpu_skip_reason": gpu_skip_reason(), "backends": list(backends)}, mode="w")
     with contextlib.ExitStack() as stack:
         extra = []
         if with_dask:
@@ -54,37 +63,67 @@ def run(profile="quick", backends=("numpy", "gpu"), dtypes=("float64", "float32"
 def _run(profile, backends, dtypes, progress, cases, journal=None):
     settings = PROFILES[profile]
     before = _gemm(profile, backends, dtypes)
-    reference = {}
+    _log(journal, {"kind": "gemm", "gemm": before})
+    first = {}  # each group's reference case: checked when the group's first case comes up
     for case in sorted(cases, key=_reference_rank):
-        if case.group not in reference:
-            reference[case.group] = check(case, None)[0]
-    results, failed = [], []
+        first.setdefault(case.group, case)
+    reference = {}
     for case in cases:
-        row = {"group": case.group, "column": case.column, "dtype": case.dtype, "device": case.device,
-               "note": case.note, "shape": case.shape, "flops": case.flops}
+        row = {"kind": "case", "group": case.group, "column": case.column, "dtype": case.dtype,
+               "device": case.device, "note": case.note, "shape": case.shape, "flops": case.flops}
         try:
+            if case.group not in reference:
+                reference[case.group] = check(first[case.group], None)[0]
             _, error = check(case, reference[case.group])
             t = measure(case, min_time=settings["min_time"], loop_rounds=settings["loop_rounds"])
         except Exception as exc:  # a wrong or crashing column is reported, not fatal to the run
-            failed.append({**row, "failed": f"{type(exc).__name__}: {exc}"})
-            _log(journal, failed[-1])
+            _log(journal, {**row, "failed": f"{type(exc).__name__}: {exc}"})
             continue
-        results.append({**row, "check_error": error, **t,
-                        "gflops": case.flops / t["min"] / 1e9 if case.flops else None})
-        _log(journal, results[-1])
+        _log(journal, {**row, "check_error": error, **t,
+                       "gflops": case.flops / t["min"] / 1e9 if case.flops else None})
         if progress is not None:
             progress(case)
-    after = _gemm(profile, backends, dtypes)  # the ceiling: the better of a run before and after
-    gemm = {key: max(before[key], after[key], key=lambda g: g["gflops"]) for key in before}
+    _log(journal, {"kind": "gemm", "gemm": _gemm(profile, backends, dtypes)})
+    return assemble(_journal_lines(journal))
+
+
+def _journal_lines(journal):
+    import json
+
+    with open(journal) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def from_journal(path):
+    """The run dict (as :func:`run` returns) rebuilt from a journal, complete or cut short."""
+    try:
+        lines = _journal_lines(path)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a readable benchmark journal ({exc})") from None
+    if not lines or lines[0].get("kind") != "start":
+        raise ValueError(f"{path}: not a benchmark journal (it does not begin with the run's settings)")
+    return assemble(lines)
+
+
+def assemble(lines):
+    """The run dict from journal lines: the ceiling is the better of the measurements taken."""
+    start = lines[0]
+    rows = [{k: v for k, v in line.items() if k != "kind"} for line in lines if line.get("kind") == "case"]
+    results, failed = [r for r in rows if "failed" not in r], [r for r in rows if "failed" in r]
+    gemm = {}
+    for line in lines:
+        for key, value in line.get("gemm", {}).items() if line.get("kind") == "gemm" else ():
+            if key not in gemm or value["gflops"] > gemm[key]["gflops"]:
+                gemm[key] = value
     for row in results:
         backend = row["column"].split("-")[1] if row["column"].startswith("xpnn-") else None
         ceiling = gemm.get(f"{backend}-{row['dtype']}")
         if ceiling and row["gflops"] and not row["group"].startswith("dot"):
             row["gemm_fraction"] = row["gflops"] / ceiling["gflops"]
-    reason = gpu_skip_reason()
+    reason = start.get("gpu_skip_reason")
     skipped = ([{"what": "gpu columns", "reason": reason}]
-               if reason and any(b in {"gpu", "cupy"} for b in backends) else [])
-    out = {"profile": profile, "timing": TIMING, "environment": report.environment(),
+               if reason and any(b in {"gpu", "cupy", "cuda"} for b in start.get("backends", ())) else [])
+    out = {"profile": start["profile"], "timing": start["timing"], "environment": start["environment"],
            "gemm": gemm, "results": results, "skipped": skipped, "failed": failed}
     if any(r["group"].startswith("dask-step") for r in results):
         from .dask_cases import scaling
@@ -93,9 +132,9 @@ def _run(profile, backends, dtypes, progress, cases, journal=None):
     return out
 
 
-def _log(journal, row):
-    if journal is not None:
-        import json
+def _log(journal, row, mode="a"):
+    """One JSON line of the journal."""
+    import json
 
-        with open(journal, "a") as f:
-            f.write(json.dumps(row, default=str) + "\n")
+    with open(journal, mode) as f:
+        f.write(json.dumps(row, default=str) + "\n")

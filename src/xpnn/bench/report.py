@@ -196,8 +196,9 @@ def write(run, folder):
         f.write(format_markdown(run))
     written.append("results.md")
     try:
-        plot(run, os.path.join(folder, "results.png"))
-        written.append("results.png")
+        if run["results"]:  # a run cut before its first case has nothing to draw
+            plot(run, os.path.join(folder, "results.png"))
+            written.append("results.png")
     except ImportError:
         pass
     return [os.path.join(folder, name) for name in written]
