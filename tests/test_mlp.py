@@ -23,6 +23,64 @@ def _quiet(fit):
         return fit()
 
 
+def _standard(load, regression=False):
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load(return_X_y=True)
+    return StandardScaler().fit_transform(X), (y - y.mean()) / y.std() if regression else y
+
+
+DEFAULT_CASES = {  # scikit-learn's defaults: adam, batch 200, shuffled every epoch
+    "iris": (lambda: _standard(datasets.load_iris), False, {}),
+    "iris-early-stopping": (lambda: _standard(datasets.load_iris), False, dict(early_stopping=True)),
+    "digits": (lambda: _standard(datasets.load_digits), False, dict(max_iter=40)),
+    "digits-early-stopping": (lambda: _standard(datasets.load_digits), False, dict(early_stopping=True)),
+    "diabetes": (lambda: _standard(datasets.load_diabetes, True), True, {}),
+    "diabetes-early-stopping": (lambda: _standard(datasets.load_diabetes, True), True,
+                                dict(early_stopping=True)),
+    "breast-cancer-sgd-early-stopping": (lambda: _standard(datasets.load_breast_cancer), False,
+                                         dict(solver="sgd", early_stopping=True, batch_size=64)),
+}
+
+
+@pytest.mark.parametrize("case", DEFAULT_CASES)
+def test_default_settings_give_scikit_learns_model(case):
+    """Change one import: the weights, the hold-out and every epoch's shuffle come from the one
+    RandomState as in scikit-learn, so the default fit is scikit-learn's model, not one like it:
+    the same n_iter_, loss curve and validation scores to rounding (measured: <= 2e-15
+    relative), the same predictions."""
+    load, regression, options = DEFAULT_CASES[case]
+    X, y = load()
+    kw = dict(random_state=0, **options)
+    make = (xpnn.MLPRegressor, sk.MLPRegressor) if regression else (xpnn.MLPClassifier, sk.MLPClassifier)
+    ours, theirs = (_quiet(lambda: cls(**kw).fit(X, y)) for cls in make)
+    assert (ours.n_iter_, ours.t_) == (theirs.n_iter_, theirs.t_)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-12)
+    if options.get("early_stopping"):
+        np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_, rtol=1e-12)
+    if regression:
+        np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-10, atol=1e-12)
+    else:
+        np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+
+
+def test_default_settings_give_scikit_learns_model_on_every_backend(backend):
+    """The same shuffles on every backend (host RNG, one index array an epoch): scikit-learn's
+    model on array_api_strict, torch and the CuPy stand-in too (float32 devices to rounding)."""
+    X, y = _standard(datasets.load_iris)
+    float32 = "no_float64" in str(backend.device)
+    dtype = "float32" if float32 else "float64"
+    kw = dict(random_state=0, early_stopping=True)
+    theirs = _quiet(lambda: sk.MLPClassifier(**kw).fit(X.astype(dtype), y))
+    ours = _quiet(lambda: xpnn.MLPClassifier(backend=backend, dtype=dtype, **kw).fit(X, y))
+    rtol = 1e-5 if float32 else 1e-12
+    k = 10 if float32 else len(theirs.loss_curve_)  # float32 rounding may part the stopping epoch
+    np.testing.assert_allclose(ours.loss_curve_[:k], theirs.loss_curve_[:k], rtol=rtol)
+    if not float32:
+        assert ours.n_iter_ == theirs.n_iter_
+        np.testing.assert_array_equal(xpnn.to_numpy(ours.predict(backend.asarray(X, dtype))), theirs.predict(X))
+
+
 @pytest.mark.parametrize("solver,options", [
     ("sgd", dict(momentum=0.9, nesterovs_momentum=True)), ("sgd", dict(momentum=0.5, nesterovs_momentum=False)),
     ("sgd", dict(learning_rate="invscaling", learning_rate_init=0.5)), ("adam", {})],

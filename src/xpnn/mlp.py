@@ -21,8 +21,8 @@ import numpy as np
 from . import distributed, training
 from ._kinds import _Classifier, _Regressor
 from ._mlp_rules import (ACTIVATIONS, Plateau, check_batch_size, check_optional_dtype,
-                         AdaptiveRate, check_patience, glorot_uniform, random_state_of, schedule,
-                         stratified_take)
+                         AdaptiveRate, EpochShuffle, check_patience, glorot_uniform, random_state_of,
+                         schedule, train_test_rows)
 from ._parameters import (check_backend_spec, check_boolean, check_fraction, check_hidden_sizes,
                           check_non_negative_float, check_parameters, check_positive_float,
                           check_positive_int, fraction, one_of)
@@ -197,43 +197,34 @@ class _MLP:
         plateau = Plateau(hp, rate, bool(self.verbose), early_stopping,
                            self.__dict__.get("best_loss_") if warm else None)
         options = dict(optimizer=get_optimizer(name, rate, **options), n_epochs=n_epochs, head=head,
-                       batch_size=batch, alpha=hp["alpha"], random_state=int(rs.randint(2**31 - 1)),
-                       cost_every=1, on_divergence="continue", callback=plateau, early_stopping=validation,
+                       batch_size=batch, alpha=hp["alpha"], cost_every=1, on_divergence="continue",
+                       callback=plateau, early_stopping=validation,
                        state=state, t=t, learning_rate=hp["learning_rate_init"],
                        batch_norm_momentum=hp["batch_norm_momentum"])
         if backend.is_lazy:  # Dask: chunks of batch_size streamed, updates and scores per epoch as here
-            result = distributed.train(Xb, Y, params, activations, sample_weight=weights, **options)
-        else:
+            result = distributed.train(Xb, Y, params, activations, sample_weight=weights,
+                                       random_state=int(rs.randint(2**31 - 1)), **options)
+        else:  # scikit-learn's shuffles: each epoch's order from the RandomState of the weights
             S = None if weights is None else backend.asarray(weights.reshape(1, -1), dtype=hp["dtype"])
             result = training.run(Xb.T, backend.asarray(Y.T, dtype=hp["dtype"]), params, activations, S=S,
-                                  shuffle=hp["shuffle"], rows=rows, **options)
+                                  shuffle=EpochShuffle(rs) if hp["shuffle"] else False, rows=rows,
+                                  **options)
         self._run = {"losses": list(result.costs), "n_samples": m, "stopped": plateau.stopped or (
             validation is not None and len(result.costs) < n_epochs),
             "best_loss": plateau.best, "scores": result.validation_scores or []}
         return result
 
     def _validation_split(self, hp, Y, rs):
-        """scikit-learn's hold-out: (training rows, ceil(validation_fraction * n) held-out rows),
-        stratified for a single-output classifier; at least two held out."""
-        m = Y.shape[0]
-        n_val = math.ceil(hp["validation_fraction"] * m)
+        """scikit-learn's hold-out: ``train_test_split`` with this fit's RandomState, stratified
+        for a single-output classifier; (training rows, held-out rows) in its order; at least
+        two held out."""
         stratify = self._stratify_split() and Y.shape[1] == 1
-        if stratify:
-            labels, counts = np.unique(Y[:, 0] > 0.5, return_counts=True)
-            if counts.min() < 2:
-                few = [str(bool(v)) for v, c in zip(labels, counts) if c < 2]
-                raise ValueError("The least populated classes in y have only 1 member, which is too "
-                                 "few. The minimum number of groups for any class cannot be less than 2. "
-                                 f"Classes with too few members are: {few}")
-        if n_val < 2:
+        rows, held = train_test_rows(Y.shape[0], hp["validation_fraction"], rs,
+                                     strata=Y[:, 0] > 0.5 if stratify else None)
+        if held.shape[0] < 2:
             raise ValueError("The validation set is too small. Increase 'validation_fraction' or the "
                              "size of your dataset.")
-        order = rs.permutation(m)
-        if stratify:
-            held = stratified_take(Y[:, 0] > 0.5, n_val, rs)
-        else:
-            held = np.sort(order[:n_val])
-        return np.setdiff1d(np.arange(m), held), held
+        return rows, held
 
     def _stratify_split(self):
         return False

@@ -183,7 +183,10 @@ class ArraySource:
     def _order(self, rng):
         """The epoch's examples (indices on X's device): the training rows (or all), shuffled by
         the host RNG unless ``shuffle`` is off."""
-        order = rng.permutation(self.m) if self.shuffle else np.arange(self.m)
+        if callable(self.shuffle):
+            order = self.shuffle(self.m)
+        else:
+            order = rng.permutation(self.m) if self.shuffle else np.arange(self.m)
         return upload_index(order if self.rows is None else self.rows[order], self.X)
 
     def stepper(self, **static):
@@ -231,7 +234,8 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
     optimizer : Optimizer (see :mod:`xpnn.optimizers`)
     batch_size : None for full batch (the course's), else examples per mini-batch; each epoch
         shuffles the examples once (host RNG, the same order on every backend) into one copy of
-        X and takes consecutive slices of it (``shuffle=False``: slices of X in its order).
+        X and takes consecutive slices of it (``shuffle=False``: slices of X in its order; a
+        callable ``shuffle(m)`` gives each epoch's order itself: scikit-learn's rule, say).
     alpha : L2 strength; dropout : None or one drop rate per hidden layer.
     random_state : seeds the shuffles and the dropout masks.
     cost_every, on_divergence, callback : the cost is recorded every ``cost_every`` epochs
