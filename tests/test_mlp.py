@@ -78,7 +78,8 @@ def test_default_settings_give_scikit_learns_model_on_every_backend(backend):
     np.testing.assert_allclose(ours.loss_curve_[:k], theirs.loss_curve_[:k], rtol=rtol)
     if not float32:
         assert ours.n_iter_ == theirs.n_iter_
-        np.testing.assert_array_equal(xpnn.to_numpy(ours.predict(backend.asarray(X, dtype))), theirs.predict(X))
+        got = xpnn.to_numpy(ours.predict(backend.asarray(X, dtype)))
+        np.testing.assert_array_equal(got, theirs.predict(X))
 
 
 @pytest.mark.parametrize("solver,options", [
@@ -162,3 +163,64 @@ def test_feature_names_are_checked_like_scikit_learn():
         model.predict(frame[list("dcba")])
     with pytest.warns(UserWarning, match="does not have valid feature names"):
         model.predict(X[:, :4])
+
+
+def _gallery_datasets():
+    X, y = datasets.make_classification(n_features=2, n_redundant=0, n_informative=2, random_state=1,
+                                        n_clusters_per_class=1)
+    X += 2 * np.random.RandomState(2).uniform(size=X.shape)
+    return {"moons": datasets.make_moons(noise=0.3, random_state=0),
+            "circles": datasets.make_circles(noise=0.2, factor=0.5, random_state=1),
+            "linearly-separable": (X, y)}
+
+
+@pytest.mark.parametrize("name", ["moons", "circles", "linearly-separable"])
+def test_plot_classifier_comparison_draws_scikit_learns_surface(name):
+    """scikit-learn's gallery example plot_classifier_comparison with the import swapped: the same
+    printed score and the same decision surface (DecisionBoundaryDisplay in auto mode draws
+    probabilities, as for scikit-learn's MLP, which has no decision_function)."""
+    pytest.importorskip("matplotlib")
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from sklearn.inspection import DecisionBoundaryDisplay
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _gallery_datasets()[name]
+    X = StandardScaler().fit_transform(X)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.4, random_state=42)
+    assert not hasattr(xpnn.MLPClassifier(), "decision_function")
+    surfaces, scores = [], []
+    for cls in (xpnn.MLPClassifier, sk.MLPClassifier):
+        clf = make_pipeline(StandardScaler(), cls(alpha=1, max_iter=1000, random_state=42))
+        clf.fit(X_train, y_train)
+        scores.append(clf.score(X_test, y_test))
+        surfaces.append(DecisionBoundaryDisplay.from_estimator(clf, X, eps=0.5).response)
+    assert scores[0] == scores[1]
+    assert 0.0 <= surfaces[0].min() and surfaces[0].max() <= 1.0  # probabilities, not logits
+    np.testing.assert_allclose(surfaces[0], surfaces[1], rtol=1e-9, atol=1e-12)
+
+
+SCIKIT_LEARN_FITTED = ["loss_", "loss_curve_", "best_loss_", "best_validation_score_", "t_",
+                       "validation_scores_", "n_iter_", "n_layers_", "n_outputs_", "out_activation_",
+                       "classes_", "n_features_in_"]
+
+
+@pytest.mark.parametrize("options", [{}, dict(early_stopping=True), dict(solver="lbfgs"),
+                                     dict(solver="sgd", warm_start=True)],
+                         ids=["adam", "early-stopping", "lbfgs", "sgd-warm-start"])
+def test_every_fitted_attribute_survives_save_load_and_pickling(options, tmp_path):
+    import pickle
+
+    X, y = _digits()
+    model = _quiet(lambda: xpnn.MLPClassifier((4,), max_iter=5, random_state=0, **options).fit(X, y))
+    if options.get("warm_start"):
+        _quiet(lambda: model.fit(X, y))
+    reference = sk.MLPClassifier((4,), max_iter=5, random_state=0, **options)
+    _quiet(lambda: reference.fit(X, y))
+    for copy in (xpnn.load(model.save(tmp_path / "m.npz")), pickle.loads(pickle.dumps(model))):
+        for name in SCIKIT_LEARN_FITTED:
+            assert hasattr(copy, name) == hasattr(model, name) == hasattr(reference, name), name
+            if hasattr(model, name):
+                assert repr(getattr(copy, name)) == repr(getattr(model, name)), name

@@ -4,6 +4,8 @@ predictions share, on any backend, with the fitted parameters moved there once."
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._state import FittedState
@@ -41,8 +43,20 @@ class _Fitted:
         published = self._check_fitted()
         return FittedState(published.params, self.costs_, self.n_features_in_, self.n_iter_, self._head,
                            self.n_outputs_, getattr(self, "classes_", None), getattr(self, "_y_ndim", None),
-                           self.validation_scores_, self.best_iteration_,
-                           getattr(self, "feature_names_in_", None))
+                           getattr(self, "validation_scores_", None), self.best_iteration_,
+                           getattr(self, "feature_names_in_", None), self._fitted_extras())
+
+    _EXTRAS = {}  # {attribute: allowed types} a class keeps beyond FittedState's fields
+
+    def _fitted_extras(self):
+        """The class's own fitted scalars (see ``_EXTRAS``) that this model has, as plain numbers."""
+        out = {}
+        for name in self._EXTRAS:
+            if name in self.__dict__:
+                value = self.__dict__[name]
+                out[name] = None if value is None else bool(value) if isinstance(value, bool) else (
+                    int(value) if isinstance(value, (int, np.integer)) else float(value))
+        return out or None
 
     @classmethod
     def from_hyperparameters(cls, hyperparameters):
@@ -95,6 +109,22 @@ class _Fitted:
         most = 2**40 if self._costs_span_fits else state.n_iter + 1  # warm-started MLPs keep their curve
         if not 0 <= state.n_iter <= 2**40 or state.costs.shape[0] > most:
             raise ValueError(f"{state.costs.shape[0]} costs for {state.n_iter} iterations")
+        scores = state.validation_scores
+        if scores is not None and not (isinstance(scores, list) and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in scores)):
+            raise ValueError("'validation_scores' must be a list of numbers")
+        best = state.best_iteration
+        last = max(state.n_iter, len(state.costs) if self._costs_span_fits else 0)
+        if best is not None and (type(best) is not int or not 0 <= best <= last):
+            raise ValueError(f"best_iteration {best!r:.40} is not an iteration of this model")
+        if state.extras is not None and not isinstance(state.extras, dict):
+            raise ValueError("'extras' must be a mapping of fitted attributes; got "
+                             f"{type(state.extras).__name__}")
+        for name, value in (state.extras or {}).items():
+            if name not in self._EXTRAS or not isinstance(value, self._EXTRAS[name]) or (
+                    isinstance(value, float) and not math.isfinite(value) and value != -math.inf):
+                raise ValueError(f"fitted attribute {name!r}: {value!r:.40} is not one {type(self).__name__} "
+                                 "keeps")
         self._check_targets(state, get_head(state.head))
 
     def _publish(self, state, backend, *, device_params=None, train_state=None, loss_curve=None):
@@ -112,6 +142,7 @@ class _Fitted:
                       _device_params=cached, **self._target_attributes(state))
         if train_state is not None:
             fitted["_train_state"] = train_state
+        fitted.update(state.extras or {})
         if loss_curve:  # every epoch's cost (scikit-learn's names)
             finite = [c for c in loss_curve if c == c]
             fitted.update(loss_curve_=loss_curve, loss_=loss_curve[-1],

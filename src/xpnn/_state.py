@@ -25,6 +25,7 @@ class FittedState(NamedTuple):
     validation_scores: list | None = None
     best_iteration: int | None = None
     feature_names: Any = None    # the column names of a DataFrame X at fit (strings), or None
+    extras: dict | None = None   # a class's own fitted scalars ({name: number or None}, JSON-able)
 
 
 def continuation_problem(state, dims, head, dtype, classes=None, batch_norm=False):

@@ -37,8 +37,32 @@ _OUT_ACTIVATIONS = {"sigmoid": "logistic", "softmax": "softmax", "identity": "id
 _STOCHASTIC = ("sgd", "adam")
 
 
+class _Absent:
+    """A method the course estimators have and scikit-learn's MLP has not: reading it raises
+    AttributeError, so ``hasattr`` is False and code that asks (``DecisionBoundaryDisplay``,
+    calibration) takes scikit-learn's path."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        raise AttributeError(f"{(owner or type(obj)).__name__!r} object has no attribute {self.name!r} "
+                             "(as scikit-learn's MLP has none)")
+
+
 class _MLP:
     """What both scikit-learn-named classes add to xpnn's estimator machinery."""
+
+    decision_function = _Absent()
+    _EXTRAS = {"loss_": (float,), "best_loss_": (float, type(None)), "t_": (int,),  # kept in files
+               "best_validation_score_": (float, type(None))}
+
+    def _publish(self, state, backend, **kwargs):
+        super()._publish(state, backend, **kwargs)
+        if self.solver == "lbfgs":  # scikit-learn's L-BFGS leaves no validation scores
+            self.__dict__.pop("validation_scores_", None)
+        elif state.extras is not None:  # a loaded model: its loss curve
+            self.loss_curve_ = [float(c) for c in state.costs]
 
     _costs_span_fits = True  # loss_curve_ grows over warm-started fits, as scikit-learn's does
 
@@ -108,7 +132,7 @@ class _MLP:
                   incremental=incremental)
         run = self._run
         if self.solver == "lbfgs":
-            self.n_iter_, self.loss_ = run["n_iter"], run["loss"]
+            self.n_iter_, self.loss_, self.t_ = run["n_iter"], run["loss"], 0  # scikit-learn's t_
             if run["status"] != 0:
                 warn(f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status="
                      f"{run['status']}):\n{run['message']}\n\nIncrease the number of iterations "
@@ -291,6 +315,8 @@ _COMMON = """
 class MLPClassifier(_MLP, _Classifier):
     __doc__ = ("""scikit-learn's multi-layer perceptron classifier, on any xpnn backend.
 """ + _COMMON.format(kind="classes_, "))
+
+    loss = "log_loss"  # scikit-learn's attribute (its MLPClassifier sets no other)
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001,
                  batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,

@@ -108,6 +108,12 @@ def save(model, path):
         arrays["classes"], header["classes_object"] = _labels(state.classes)
     if state.y_ndim is not None:
         header["y_ndim"] = int(state.y_ndim)
+    if state.extras:
+        header["extras"] = dict(state.extras)
+    if state.validation_scores is not None:
+        header["validation_scores"] = [float(v) for v in state.validation_scores]
+    if state.best_iteration is not None:
+        header["best_iteration"] = int(state.best_iteration)
     header["arrays"] = {k: {"dtype": v.dtype.str, "shape": list(v.shape), "sha256": _digest(v)}
                         for k, v in arrays.items()}
     header["header_sha256"] = _header_digest(header)
@@ -229,7 +235,8 @@ def _restore(cls, header, arrays, path, backend=None):
         params={k: v for k, v in arrays.items() if _is_parameter(k)}, costs=arrays.get("costs"),
         n_features_in=header["n_features_in"], n_iter=header["n_iter"], head=header["head"],
         n_outputs=header["n_outputs"], classes=_classes(arrays, header),
-        y_ndim=header.get("y_ndim"), feature_names=header.get("feature_names"))
+        y_ndim=header.get("y_ndim"), feature_names=header.get("feature_names"), extras=header.get("extras"),
+        validation_scores=header.get("validation_scores"), best_iteration=header.get("best_iteration"))
     where = "the model" if path is None else repr(path)
     if state.costs is None:
         raise ValueError(f"{where} is inconsistent: it has no 'costs' array")
