@@ -39,10 +39,6 @@ from sklearn.utils.fixes import CSR_CONTAINERS
 EXCLUDED = {  # test -> the private attribute of scikit-learn's it needs
     'test_fit': "sets scikit-learn's private _coef_grads, _intercept_grads, _coef_velocity, _no_improvement_count",
     'test_gradient': "calls scikit-learn's private _loss_grad_lbfgs (xpnn's gradients are checked in test_network.py and test_mlp.py)",
-    'test_learning_rate_warmstart': "reads scikit-learn's private _optimizer.learning_rate",
-    'test_adaptive_learning_rate': "reads scikit-learn's private _optimizer.learning_rate",
-    'test_n_iter_no_change': "reads scikit-learn's private _no_improvement_count",
-    'test_n_iter_no_change_inf': "reads scikit-learn's private _no_improvement_count",
 }
 
 
@@ -351,7 +347,6 @@ def test_lbfgs_regression_maxfun(X, y):
             assert max_fun >= mlp.n_iter_
 
 
-@pytest.mark.skip(reason=EXCLUDED['test_learning_rate_warmstart'])
 def test_learning_rate_warmstart():
     # Tests that warm_start reuse past solutions.
     X = [[3, 2], [1, 6], [5, 6], [-2, -4]]
@@ -725,7 +720,6 @@ def test_early_stopping(MLPEstimator):
     assert mlp_estimator.best_loss_ is not None
 
 
-@pytest.mark.skip(reason=EXCLUDED['test_adaptive_learning_rate'])
 def test_adaptive_learning_rate():
     X = [[3, 2], [1, 6]]
     y = [1, 0]
@@ -788,7 +782,6 @@ def test_warm_start_full_iteration(MLPEstimator):
         assert max_iter == clf.n_iter_
 
 
-@pytest.mark.skip(reason=EXCLUDED['test_n_iter_no_change'])
 def test_n_iter_no_change():
     # test n_iter_no_change using binary data set
     # the classifying fitting process is not prone to loss curve fluctuations
@@ -810,7 +803,6 @@ def test_n_iter_no_change():
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.skip(reason=EXCLUDED['test_n_iter_no_change_inf'])
 def test_n_iter_no_change_inf():
     # test n_iter_no_change using binary data set
     # the fitting process should go to max_iter iterations

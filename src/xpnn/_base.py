@@ -81,9 +81,28 @@ class _BaseNet(_Fitted):
         return self
 
     def __repr__(self):
+        """scikit-learn's repr: the parameters changed from their defaults, sorted by name, lines
+        filled to 79 characters and continued under the opening parenthesis."""
         defaults = inspect.signature(type(self).__init__).parameters
-        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k].default]
-        return f"{type(self).__name__}({', '.join(changed)})"
+        changed = [f"{k}={v!r}" for k, v in sorted(self.get_params().items())
+                   if repr(v) != repr(defaults[k].default)]
+        lines, indent = [f"{type(self).__name__}("], " " * (len(type(self).__name__) + 1)
+        for i, item in enumerate(changed):
+            item += "," if i < len(changed) - 1 else ""
+            if len(lines[-1]) + len(item) + 1 > 79 and not lines[-1].endswith("("):
+                lines.append(indent + item)
+            else:
+                lines[-1] += ("" if lines[-1].endswith("(") else " ") + item
+        return "\n".join(lines) + ")"
+
+    @property
+    def _repr_html_(self):
+        """scikit-learn's HTML diagram in notebooks, where scikit-learn is installed."""
+        try:
+            from sklearn.utils import estimator_html_repr
+        except ImportError:
+            raise AttributeError("_repr_html_ needs scikit-learn") from None
+        return lambda: estimator_html_repr(self)
 
     def _hyperparameters(self):
         """The constructor's parameters, checked against ``_PARAMETERS`` and converted (a NumPy
@@ -341,14 +360,14 @@ class _BaseNet(_Fitted):
         """Why the fitted model is no better than a constant on (X, y), or None."""
         return None
 
-    LONG_FIT = 1000  # epochs from which a verbose fit shows a progress bar
+    _LONG_FIT = 1000  # epochs from which a verbose fit shows a progress bar
 
     def _progress_bar(self, n_epochs):
         """A tqdm bar over the epochs of a long verbose fit (its ``update`` is the loop's
         ``progress``: a host counter, no device read); else a do-nothing stand-in."""
         import contextlib
 
-        if not self.verbose or n_epochs < self.LONG_FIT:
+        if not self.verbose or n_epochs < self._LONG_FIT:
             return contextlib.nullcontext(None)
         from tqdm import tqdm
 

@@ -14,6 +14,7 @@ and ``batch_norm`` with ``batch_norm_momentum`` (off by default).
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -50,12 +51,49 @@ class _Absent:
                              "(as scikit-learn's MLP has none)")
 
 
+def _check_as_scikit_learn(name, hp):
+    """Where scikit-learn is installed, its own checks of its MLP's parameters first, so a bad
+    value raises its InvalidParameterError (a ValueError and a TypeError) with its message; the
+    parameters xpnn adds, and xpnn's own checks, follow either way."""
+    try:
+        from sklearn import neural_network
+        from sklearn.utils._param_validation import validate_parameter_constraints
+        constraints = getattr(neural_network, name)._parameter_constraints
+    except (ImportError, AttributeError):  # not installed, or its private checker moved
+        return
+    theirs = {k: v for k, v in hp.items() if k in constraints}
+    if isinstance(theirs.get("random_state"), np.random.Generator):  # xpnn also takes a Generator
+        del theirs["random_state"]
+    validate_parameter_constraints({k: constraints[k] for k in theirs}, theirs, caller_name=name)
+
+
+class _RateView:
+    """``learning_rate``: the rate the next epoch would start with, as scikit-learn's SGD
+    optimizer holds it (the adaptive rate's current value; invscaling's init / (t_ + 1) ** power_t)."""
+
+    def __init__(self, rate, model):
+        self._rate, self._model = rate, model
+
+    @property
+    def learning_rate(self):
+        model = self._model
+        if isinstance(self._rate, AdaptiveRate):
+            return self._rate.value
+        if model.solver == "sgd" and model.learning_rate == "invscaling":
+            return float(model.learning_rate_init) / (model.t_ + 1) ** model.power_t
+        return float(model.learning_rate_init)
+
+
 class _MLP:
     """What both scikit-learn-named classes add to xpnn's estimator machinery."""
 
     decision_function = _Absent()
     _EXTRAS = {"loss_": (float,), "best_loss_": (float, type(None)), "t_": (int,),  # kept in files
                "best_validation_score_": (float, type(None))}
+
+    def _progress_bar(self, n_epochs):
+        """None: verbose MLPs print scikit-learn's line per epoch instead of a bar."""
+        return contextlib.nullcontext(None)
 
     def _publish(self, state, backend, **kwargs):
         super()._publish(state, backend, **kwargs)
@@ -100,6 +138,7 @@ class _MLP:
 
     def _hyperparameters(self):
         hp = self.get_params()
+        _check_as_scikit_learn(type(self).__name__, hp)
         hp.update(check_parameters(hp, self._PARAMETERS))
         random_state_of(self.random_state)  # a bad random_state is named before any work
         return hp
@@ -142,6 +181,11 @@ class _MLP:
         self.loss_curve_ = previous + run["losses"]
         self.n_iter_, self.loss_ = len(run["losses"]), run["losses"][-1]
         self.t_ = (self.__dict__.get("t_", 0) if warm else 0) + run["n_samples"] * self.n_iter_
+        self._no_improvement_count = run["no_improvement"]  # scikit-learn's private names, read by
+        if self.solver == "sgd":                           # its test_mlp.py: views, nothing more
+            self._optimizer = _RateView(run["rate"], self)
+        else:
+            self.__dict__.pop("_optimizer", None)
         if self.early_stopping and not incremental:
             scores = [float(s) for s in run["scores"]]
             self.validation_scores_ = (self.__dict__.get("validation_scores_") or [] if warm else []) + scores
@@ -235,7 +279,8 @@ class _MLP:
                                   **options)
         self._run = {"losses": list(result.costs), "n_samples": m, "stopped": plateau.stopped or (
             validation is not None and len(result.costs) < n_epochs),
-            "best_loss": plateau.best, "scores": result.validation_scores or []}
+            "best_loss": plateau.best, "scores": result.validation_scores or [],
+            "no_improvement": plateau.count, "rate": rate}
         return result
 
     def _validation_split(self, hp, Y, rs):
