@@ -327,3 +327,59 @@ def test_a_mini_batch_whose_weights_are_all_zero_changes_nothing(rng):
     result = training.run(X, Y, params, activations, optimizer=get_optimizer("adam", 0.01), n_epochs=3,
                           batch_size=10, S=S, shuffle=False)
     assert all(np.all(np.isfinite(v)) for v in result.params.values())
+
+
+@pytest.mark.parametrize("m,batch", [(201, 200), (21, 10), (41, 20)])
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "scan-path"])
+def test_a_trailing_batch_of_one_joins_the_batch_before(m, batch, compiled, monkeypatch):
+    """With batch norm, m = 1 (mod batch_size) would leave a last mini-batch of one example (no
+    variance; running statistics off by half): it joins the batch before, every example still
+    trains once an epoch."""
+    from xpnn import training
+
+    sizes = []
+    real = training.ArraySource.epoch
+
+    def spy(self, rng):
+        for batch_ in real(self, rng):
+            whole = isinstance(batch_, training.Batches)
+            sizes.append(batch_.n * batch_.size if whole else batch_[0].shape[1])
+            yield batch_
+    monkeypatch.setattr(training.ArraySource, "epoch", spy)
+    if compiled:  # the path a compiling backend takes: whole batches scanned, then the rest
+        monkeypatch.setattr(training.ArraySource, "__init__", _with_scan(training.ArraySource.__init__))
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((m, 3)), rng.standard_normal(m)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        xpnn.MLPRegressor(hidden_layer_sizes=(4,), batch_norm=True, batch_size=batch, max_iter=2,
+                          random_state=0).fit(X, y)
+    assert sum(sizes) == 2 * m and min(sizes) >= 2
+
+
+def _with_scan(init):
+    def patched(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        if not self.full_batch:
+            self.scan = _python_scan
+    return patched
+
+
+def _python_scan(body, carry, xs):
+    """jax.lax.scan's contract in plain Python (for the scan path's batching, on NumPy)."""
+    n = xs[3].shape[0]
+    for i in range(n):
+        carry, _ = body(carry, tuple(None if a is None else a[i] for a in xs))
+    return carry, None
+
+
+@pytest.mark.parametrize("make", [
+    lambda: xpnn.DeepNetRegressor((3,), n_iter=3, batch_norm=True),
+    lambda: xpnn.DeepNetRegressor((3,), n_iter=3, batch_norm=True, optimizer="lbfgs"),
+    lambda: xpnn.MLPRegressor(hidden_layer_sizes=(3,), solver="lbfgs", batch_norm=True, max_iter=3),
+], ids=["deepnet-gd", "deepnet-lbfgs", "mlp-lbfgs"])
+def test_a_full_batch_of_one_sample_is_refused_under_batch_norm(make):
+    X, y = np.ones((1, 3)), np.array([1.0])
+    with pytest.raises(ValueError, match="a full batch of 1 sample"):
+        make().fit(X, y)

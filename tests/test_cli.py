@@ -86,3 +86,30 @@ def test_every_backend_name_is_one_vocabulary(name, monkeypatch):
         assert name == "torch-cuda" and "needs a usable GPU" in str(exc)
         return
     assert backend.requested == name and (backend.is_gpu or backend.fallback_reason)
+
+
+@pytest.mark.parametrize("name", ["folder", "no-extension", "x.foo"])
+def test_plot_never_writes_a_name_it_was_not_given(name, tmp_path, capsys):
+    """`--plot DIR`, a name without an extension or an unknown format: one line, exit 2, before
+    any training, and no file written (matplotlib would have appended '.png' to the first two)."""
+    pytest.importorskip("matplotlib")
+    from xpnn.cli import main
+
+    target = tmp_path / name
+    if name == "folder":
+        target.mkdir()
+    before = set(tmp_path.rglob("*"))
+    with pytest.raises(SystemExit) as exc:
+        main(["course", "--quick", "--plot", str(target)])
+    assert exc.value.code == 2
+    assert "--plot" in capsys.readouterr().err
+    assert set(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("value", ["nan", "-1", "0", "inf", "fast"])
+def test_bench_threshold_must_be_a_finite_ratio(value, capsys):
+    from xpnn.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--threshold", value])
+    assert exc.value.code == 2 and "--threshold" in capsys.readouterr().err

@@ -122,3 +122,14 @@ def test_train_checks_weights_and_output_units(rng):
         training.train(X, Y, params, acts, learning_rate=0.1, n_iter=1, head="softmax", S=np.ones((5,)))
     with pytest.raises(ValueError, match="unknown head 'tanh'"):
         network.layer_activations(1, head="tanh")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_categorical_cross_entropy_is_never_nan_for_finite_logits(dtype):
+    from xpnn.heads import categorical_cross_entropy_loss
+
+    big = float(np.finfo(dtype).max)
+    Z = np.array([[big, -big], [-big, big]], dtype=dtype)
+    Y = np.array([[1.0, 1.0], [0.0, 0.0]], dtype=dtype)  # right, then as wrong as can be
+    loss = categorical_cross_entropy_loss(Z, Y)
+    assert not np.any(np.isnan(loss)) and loss[0, 0] == 0.0 and loss[0, 1] > 1e30

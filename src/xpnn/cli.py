@@ -55,6 +55,39 @@ def _writable_file(path, option):
     _writable_folder(folder, option, shown=path)
 
 
+def _ratio(text):
+    """A finite ratio above 0 (argparse type: its error is one line, exit 2)."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite ratio above 0 (e.g. 1.25)")
+    return value
+
+
+def _picture_file(path, option):
+    """Stop (one line, exit 2) before any work unless ``path`` names a picture file matplotlib
+    writes as named (a known extension, not a folder): it never appends an extension, so no
+    file the user did not name is written."""
+    import os
+
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    if os.path.isdir(path):
+        _fail(f"{option} {path}: that is a folder; name the picture file, e.g. "
+              f"{os.path.join(path, 'costs.png')}")
+    supported = FigureCanvasBase.get_supported_filetypes()
+    extension = os.path.splitext(path)[1][1:].lower()
+    if extension not in supported:
+        _fail(f"{option} {path}: name a picture file ending in one of "
+              f"{', '.join('.' + e for e in sorted(supported))}")
+    _writable_file(path, option)
+
+
 def _writable_folder(path, option, shown=None):
     """Create ``path`` and write a probe file in it, or stop (one line, exit 2) before any work
     (os.access is not enough: root passes it for /proc)."""
@@ -88,7 +121,7 @@ def _course(args):
 
     if args.plot:
         _require_matplotlib("--plot")
-        _writable_file(args.plot, "--plot")
+        _picture_file(args.plot, "--plot")
     with tqdm(total=total_iterations(args.seeds, args.quick), unit="it", disable=None,
               desc="training", leave=False) as bar:
         results = run_course(backend=_checked_backend(args), dtype=args.dtype, seeds=args.seeds,
@@ -205,7 +238,7 @@ def build_parser():
     bench.add_argument("--report", metavar="JOURNAL",
                        help="run nothing: write the report of a journal.jsonl (a run cut short too)")
     bench.add_argument("--compare", metavar="OLD.json", help="compare with an earlier results.json")
-    bench.add_argument("--threshold", type=float, default=1.10,
+    bench.add_argument("--threshold", type=_ratio, default=1.10,
                        help="with --compare: exit 1 when a case is slower than this x the old median")
     bench.set_defaults(run=_bench)
 

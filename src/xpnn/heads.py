@@ -52,9 +52,11 @@ def softmax(Z):
 
 
 def log_softmax(Z):
-    """Z - logsumexp(Z) over the k rows, with the max subtracted first: finite for abs(Z) ~ 1e4."""
+    """Z - logsumexp(Z) over the k rows, with the max subtracted first: finite for abs(Z) ~ 1e4;
+    a gap beyond the dtype's range (logits of +-1e308) stays at its lowest finite value, so that
+    0 * log p is 0, never NaN."""
     xp = namespace(Z)
-    shifted = Z - xp.max(Z, axis=0, keepdims=True)
+    shifted = xp.maximum(Z - xp.max(Z, axis=0, keepdims=True), -xp.finfo(Z.dtype).max)
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=0, keepdims=True))
 
 

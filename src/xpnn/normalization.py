@@ -46,12 +46,17 @@ def parameter_shapes(dims, batch_norm=False):
     return shapes
 
 
-def check_batch_size(params, batch_size):
-    """ValueError for mini-batches of one example with batch norm: a batch of one has no
-    variance, so its normalised values are all 0 and its statistics are no estimate."""
-    if batch_size == 1 and any(k.startswith("gamma") for k in params):
+def check_batch_size(params, batch_size, m=None):
+    """ValueError for batches of one example with batch norm (mini-batches of one, or a full
+    batch of one sample): a batch of one has no variance, so its normalised values are all 0 and
+    its statistics are no estimate. (A trailing mini-batch of one is merged into the batch before
+    it: see :class:`xpnn.training.ArraySource`.)"""
+    if not any(k.startswith("gamma") for k in params):
+        return
+    if batch_size == 1 or m == 1:
+        what = "batch_size=1" if batch_size == 1 else "a full batch of 1 sample"
         raise ValueError("batch_norm needs mini-batches of at least 2 examples: a batch of one sample "
-                         "has no variance (batch_size=1); use a larger batch_size, more samples, or "
+                         f"has no variance ({what}); use a larger batch_size, more samples, or "
                          "batch_norm=False")
 
 

@@ -130,10 +130,12 @@ def _epoch(params, state, t, X, Y, S, order, *, n, size, scan, **static):
 class ArraySource:
     """Batches of X (n_x, m), Y (k, m) and weights S (1, m) or None on one device: the whole set
     (``batch_size`` None, the course's), or each epoch one shuffle of the examples (host RNG, the
-    same order on every backend) gathered into one copy and cut into consecutive slices."""
+    same order on every backend) gathered into one copy and cut into consecutive slices. A last
+    slice smaller than ``min_batch`` (2 under batch norm: one example has no variance) joins the
+    slice before it, so no example is left out and no batch of one shapes the statistics."""
 
     def __init__(self, X, Y, S=None, batch_size=None, dropout=None, rng=None, hidden=(), shuffle=True,
-                 rows=None):
+                 rows=None, min_batch=1):
         self.full_batch, self.rows = batch_size is None, rows
         if rows is not None and self.full_batch:  # the other examples weigh nothing: no copy of X
             keep = np.zeros((1, X.shape[1]))
@@ -143,6 +145,9 @@ class ArraySource:
             self.rows = None
         self.X, self.Y, self.S, self.batch_size, self.shuffle = X, Y, S, batch_size, shuffle
         self.m = X.shape[1] if rows is None else rows.shape[0]
+        self.starts = None if self.full_batch else list(range(0, self.m, batch_size))
+        if self.starts and len(self.starts) > 1 and self.m - self.starts[-1] < min_batch:
+            self.starts.pop()  # the short last slice joins the one before
         if S is None:
             self.total_weight = self.m
         else:
@@ -164,7 +169,7 @@ class ArraySource:
         Xs, Ys, Ss = self.X, self.Y, self.S
         if self.scan is not None:  # whole batches as one compiled loop, then the last partial one
             order = self._order(rng)
-            n = self.m // self.batch_size
+            n = min(self.m // self.batch_size, len(self.starts) - (self.m % self.batch_size > 0))
             if n:
                 yield Batches(order[:n * self.batch_size], n, self.batch_size)
             if self.m > n * self.batch_size:
@@ -176,8 +181,7 @@ class ArraySource:
             order = self._order(rng)
             Xs, Ys = take_samples(self.X, order), take_samples(self.Y, order)
             Ss = None if self.S is None else take_samples(self.S, order)
-        for start in range(0, self.m, self.batch_size):
-            stop = min(start + self.batch_size, self.m)  # the array API leaves stops past the end open
+        for start, stop in zip(self.starts, self.starts[1:] + [self.m]):  # no stop past the end
             yield Xs[:, start:stop], Ys[:, start:stop], None if Ss is None else Ss[:, start:stop]
 
     def _order(self, rng):
@@ -258,11 +262,12 @@ def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=Non
         never copied for them.
     batch_norm_momentum : β of the running statistics of batch-normalised layers (if any).
     """
-    check_batch_size(params, batch_size)
+    check_batch_size(params, batch_size, X.shape[1] if rows is None else len(rows))
     rng = rng_from(random_state)
     hidden = [params[f"W{l}"].shape[0] for l in range(1, len(activations))]
     with backend_of(X).on_device():  # a second GPU's arrays are made on it (CuPy)
-        source = ArraySource(X, Y, S, batch_size, dropout, rng, hidden, shuffle, rows)
+        source = ArraySource(X, Y, S, batch_size, dropout, rng, hidden, shuffle, rows,
+                             min_batch=2 if any(k.startswith("gamma") for k in params) else 1)
         return loop(source, params, activations, optimizer=optimizer, n_epochs=n_epochs, head=head,
                     alpha=alpha, rng=rng, cost_every=cost_every, on_divergence=on_divergence,
                     callback=callback, early_stopping=early_stopping, state=state, t=t,
@@ -345,6 +350,7 @@ def run_lbfgs(X, Y, params, activations, *, head="sigmoid", S=None, alpha=0.0, m
     (:class:`Result`, :class:`xpnn.lbfgs.Solution`); ``costs`` holds the cost after each
     iteration. Batch norm's running statistics end as the full batch's for the final parameters
     (there are no steps to average them over)."""
+    check_batch_size(params, None, X.shape[1])
     costs, like = [], trainable(params)
 
     def fg(theta):
