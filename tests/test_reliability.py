@@ -325,3 +325,42 @@ def test_none_where_a_sequence_belongs_is_named_and_set_params_dtype_after_fit_c
     after = model.predict_proba(X)
     assert after.dtype == np.float64
     np.testing.assert_array_equal(after, before)
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_a_mini_batch_whose_weights_are_all_zero_trains_nothing(batch_norm, backend):
+    """Legal input (the weights overall are not all 0): the batch contributes a zero gradient,
+    the L2 term included, instead of 0/0 ("non-finite parameter weights")."""
+    import warnings
+
+    dtype = "float32" if "no_float64" in str(backend.device) else "float64"
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 3)), (rng.random(40) > 0.5).astype(int)
+    w = np.ones(40)
+    w[:10] = 0.0  # the first mini-batch of 10 (no shuffle) weighs nothing
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kw = dict(batch_size=10, shuffle=False, max_iter=3, random_state=0, batch_norm=batch_norm,
+                  dtype=dtype, solver="sgd", momentum=0.0, alpha=0.01)  # a zero gradient: no step
+        model = xpnn.MLPClassifier((4,), backend=backend, **kw).fit(X, y, sample_weight=w)
+        reference = xpnn.MLPClassifier((4,), **kw).fit(X[10:], y[10:])  # the zero batch removed
+    assert np.all(np.isfinite(model.loss_curve_))
+    if not batch_norm:  # (batch norm's running averages still step once for the empty batch)
+        for a, b in zip(model.coefs_, reference.coefs_):
+            np.testing.assert_allclose(a, b, rtol=1e-4 if dtype == "float32" else 1e-10)
+
+
+def test_a_torch_sparse_x_is_densified_or_refused_by_name():
+    torch = pytest.importorskip("torch")
+    X, y = torch.eye(6, dtype=torch.float64).to_sparse(), np.array([0, 1, 0, 1, 0, 1])
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = xpnn.MLPClassifier(max_iter=2, random_state=0).fit(X, y)  # scikit-learn's MLP takes sparse X
+    dense = xpnn.MLPClassifier(max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dense.fit(X.to_dense(), y)
+    np.testing.assert_array_equal(xpnn.to_numpy(model.predict(X)), xpnn.to_numpy(dense.predict(X.to_dense())))
+    with pytest.raises(TypeError, match=r"sparse tensor.*to_dense\(\)"):
+        xpnn.DeepNet(n_iter=2).fit(X, y)

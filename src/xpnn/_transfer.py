@@ -11,6 +11,11 @@ import numpy as np
 device_of = array_api_compat.device  # the device an array lives on (for ``device=`` arguments)
 
 
+def is_sparse_tensor(x: Any) -> bool:
+    """True for a sparse device tensor (torch's COO, CSR, ...), which array-API code cannot use."""
+    return array_api_compat.is_torch_array(x) and "sparse" in str(x.layout)
+
+
 def to_numpy(x: Any) -> np.ndarray:
     """Any supported array (NumPy, CuPy, torch, array_api_strict, Dask) as a host NumPy array."""
     if isinstance(x, (np.ndarray, np.generic)) or not array_api_compat.is_array_api_obj(x):

@@ -10,6 +10,7 @@ import numbers
 import numpy as np
 
 from .backend import Backend, is_host_array, namespace, to_numpy, warn
+from ._transfer import is_sparse_tensor
 from .exceptions import data_conversion_warning
 
 
@@ -33,6 +34,10 @@ def _host(x, name, accept_sparse=False):
         if accept_sparse:
             return np.asarray(x.toarray())
         raise TypeError(f"{name} is a sparse matrix; xpnn needs dense input: pass {name}.toarray()")
+    if is_sparse_tensor(x):  # densified on its own device, as a SciPy sparse X is on the host
+        if accept_sparse:
+            return x.to_dense()
+        raise TypeError(f"{name} is a sparse tensor; xpnn needs dense input: pass {name}.to_dense()")
     if not is_host_array(x):
         return x
     try:

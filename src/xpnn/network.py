@@ -11,6 +11,8 @@ from its arguments and runs unchanged on NumPy, CuPy, torch and array_api_strict
 
 from __future__ import annotations
 
+import numbers
+
 from .activations import Activation, get_activation
 from .backend import namespace, read_scalars, samples_as_rows, samples_contiguous
 from .heads import cost_from_logits, cost_gradient, get_head, total_weight
@@ -119,7 +121,7 @@ def backward(AL, Y, caches, params, activations, *, head="sigmoid", S=None, alph
             grads[f"db{l}"] = xp.sum(dZ, axis=1, keepdims=True)
         grads[f"dW{l}"] = dZ @ A_prev.T
         if alpha:
-            grads[f"dW{l}"] = grads[f"dW{l}"] + (alpha / m) * params[f"W{l}"]
+            grads[f"dW{l}"] = grads[f"dW{l}"] + _per_example(alpha, m) * params[f"W{l}"]
         if l > 1:
             Z_prev = caches[l - 2][1]
             dA = backward_product(params[f"W{l}"], dZ, Z_prev)
@@ -142,7 +144,16 @@ def l2_penalty(params, alpha, m):
     """The L2 term of the cost, alpha/(2m) Σ_l ||W[l]||² (biases are not penalised); m is
     :func:`examples` of the batch."""
     xp = namespace(*params.values())
-    return (alpha / (2 * m)) * sum(xp.sum(W * W) for k, W in params.items() if k[0] == "W")
+    return _per_example(alpha / 2, m) * sum(xp.sum(W * W) for k, W in params.items() if k[0] == "W")
+
+
+def _per_example(alpha, m):
+    """alpha / m; 0 for a mini-batch whose weights are all 0 (m = Σ S = 0 on the device), which
+    then trains nothing, the L2 term included."""
+    if isinstance(m, numbers.Real):  # a host number (NumPy's sums are host scalars)
+        return alpha / m if m > 0 else 0.0
+    xp = namespace(m)
+    return xp.where(m > 0, alpha / xp.maximum(m, xp.finfo(m.dtype).smallest_normal), 0.0)
 
 
 def cost(X, Y, params, activations, *, head="sigmoid", S=None, alpha=0.0, masks=None):
