@@ -343,3 +343,83 @@ def test_every_head_saves_loads_and_pickles(name, rng, tmp_path):
     for clone in (xpnn.load(model.save(tmp_path / "m.npz")), pickle.loads(pickle.dumps(model))):
         assert type(clone) is type(model) and clone.out_activation_ == model.out_activation_
         np.testing.assert_array_equal(clone.predict(X), model.predict(X))
+
+
+def _resigned(path, edit):
+    """Edit the header of a saved file and recompute every digest, as anyone can (no key)."""
+    import hashlib
+    import zipfile
+
+    from xpnn import persistence
+
+    with zipfile.ZipFile(path) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    arrays = {name[:-4]: np.lib.format.read_array(io.BytesIO(data)) for name, data in members.items()}
+    header = json.loads(arrays.pop("header").tobytes())
+    edit(header, arrays)
+    header["arrays"] = {k: {"dtype": v.dtype.str, "shape": list(v.shape),
+                            "sha256": hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest()}
+                        for k, v in arrays.items()}
+    header.pop("header_sha256", None)
+    header["header_sha256"] = persistence._header_digest(header)
+    arrays["header"] = np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def test_a_signed_model_refuses_edits_that_recomputed_every_digest(tmp_path):
+    X, y = xpnn.datasets.make_planar(60, random_state=0)
+    model = xpnn.ShallowNet(n_iter=50, random_state=0).fit(X, y)
+    path = model.save(tmp_path / "m.npz", key=b"secret")
+    np.testing.assert_array_equal(xpnn.load(path, key=b"secret").predict(X), model.predict(X))
+    with pytest.raises(ValueError, match="not signed with this key"):
+        xpnn.load(path, key="another")
+
+    def edit(header, arrays):
+        arrays["W1"] = arrays["W1"] * 2
+    _resigned(path, edit)
+    xpnn.load(path)  # without a key the digests only detect damage, and these were recomputed
+    with pytest.raises(ValueError, match="not signed with this key"):
+        xpnn.load(path, key=b"secret")
+    unsigned = model.save(tmp_path / "u.npz")
+    with pytest.raises(ValueError, match="is not signed"):
+        xpnn.load(unsigned, key=b"secret")
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_versions_without_a_header_digest_load_only_when_asked_knowingly(version, tmp_path):
+    X, y = xpnn.datasets.make_planar(60, random_state=0)
+    model = xpnn.ShallowNet(n_iter=50, random_state=0).fit(X, y)
+    path = model.save(tmp_path / "m.npz")
+
+    def downgrade(header, arrays):
+        header["version"] = version
+        arrays["W1"] = arrays["W1"] * 2  # an edit no digest of these versions would catch
+    _resigned(path, downgrade)
+    with pytest.raises(ValueError, match=f"version {version}.*unverified_ok=True"):
+        xpnn.load(path)
+    loaded = xpnn.load(path, unverified_ok=True)
+    assert not np.array_equal(loaded.params_["W1"], model.params_["W1"])
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda h, a: h.__setitem__("feature_names", ["a"]), "distinct names"),
+    (lambda h, a: h.__setitem__("feature_names", ["a", "a"]), "distinct names"),
+])
+def test_semantic_checks_a_crafted_file_must_pass(edit, message, tmp_path):
+    X, y = xpnn.datasets.make_planar(60, random_state=0)
+    path = xpnn.ShallowNet(n_iter=5, random_state=0).fit(X, y).save(tmp_path / "m.npz")
+    _resigned(path, edit)
+    with pytest.raises(ValueError, match=message):
+        xpnn.load(path)
+
+
+def test_a_zero_running_variance_is_refused(tmp_path):
+    X, y = xpnn.datasets.make_planar(60, random_state=0)
+    path = xpnn.DeepNet((3,), n_iter=5, batch_norm=True, random_state=0).fit(X, y).save(tmp_path / "m.npz")
+
+    def zero(header, arrays):
+        arrays["var1"] = np.zeros_like(arrays["var1"])
+    _resigned(path, zero)
+    with pytest.raises(ValueError, match="running variance is not positive"):
+        xpnn.load(path)

@@ -102,8 +102,12 @@ class _Fitted:
             raise ValueError(f"parameter shapes {got} (dtype {dtypes}), expected {want} ({dtype})")
         if not all(np.all(np.isfinite(v)) for v in state.params.values()):
             raise ValueError("its parameters hold NaN or infinity")
-        if any(np.any(v < 0) for k, v in state.params.items() if k.startswith("var")):
-            raise ValueError("a batch-norm running variance is negative")
+        if any(np.any(v <= 0) for k, v in state.params.items() if k.startswith("var")):
+            raise ValueError("a batch-norm running variance is not positive")
+        names = state.feature_names
+        if names is not None and (len(names) != state.n_features_in or len(set(names)) != len(names)):
+            raise ValueError(f"feature_names must be {state.n_features_in} distinct names, one per feature; "
+                             f"got {len(names)} ({len(set(names))} distinct)")
         if state.costs.ndim != 1 or state.costs.dtype.kind != "f":
             raise ValueError("'costs' must be a 1-D float array")
         most = 2**40 if self._costs_span_fits else state.n_iter + 1  # warm-started MLPs keep their curve
@@ -154,18 +158,20 @@ class _Fitted:
         self.__dict__.update(fitted)
 
     # ----------------------------------------------------------------------- files
-    def save(self, path):
-        """Save the fitted model to ``path`` (.npz, no pickle, atomic); see :func:`xpnn.load`."""
+    def save(self, path, *, key=None):
+        """Save the fitted model to ``path`` (.npz, no pickle, atomic), signed with ``key`` (bytes
+        or str) when given; see :func:`xpnn.load`."""
         from .persistence import save
 
-        return save(self, path)
+        return save(self, path, key=key)
 
     @classmethod
-    def load(cls, path, *, backend=None):
-        """Load a model of this class saved with :meth:`save`."""
+    def load(cls, path, *, backend=None, key=None, unverified_ok=False):
+        """Load a model of this class saved with :meth:`save` (``key``, ``unverified_ok``: as
+        :func:`xpnn.load`)."""
         from .persistence import load
 
-        return load(path, backend=backend, expected=cls)
+        return load(path, backend=backend, expected=cls, key=key, unverified_ok=unverified_ok)
 
     def __getstate__(self):
         state = self.__dict__.copy()

@@ -6,6 +6,11 @@ classifiers) and a JSON header: format version, estimator class, hyperparameters
 SHA-256 of its bytes.
 
 Loading promises one of two outcomes: the identical model, or a ValueError saying what is wrong.
+The digests detect damage, not deliberate edits: anyone can recompute a SHA-256. A file saved
+with ``key=`` also carries an HMAC-SHA256 of its header (which holds every array's digest), and
+loading with that key refuses a file that is unsigned or was signed otherwise: that is what
+guards a model crossing a trust boundary. Files of versions 1-3 carry no header digest (1-2 no
+digests at all) and load only when asked for knowingly (``unverified_ok=True``).
 It reads only the members the format defines (an unknown member is refused unread), each no
 larger than the header allows, checks the zip CRC of every member and the SHA-256 of every array,
 validates the header against a schema and the arrays against the header (shapes chain from the
@@ -22,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import hashlib
+import hmac
 import io
 import json
 import os
@@ -38,6 +44,7 @@ from .normalization import STATISTICS
 FORMAT = "xpnn-model"
 VERSION = 4  # 2: output heads; 3: array digests, labels that keep their Python type; 4: header digest
 READABLE = (1, 2, 3, 4)
+VERIFIED = (4,)  # versions whose header and arrays are all covered by digests
 _LABEL_TYPES = {"bool": bool, "int": int, "float": float, "str": str}
 _MAX_LABEL_BYTES = 1 << 12  # the itemsize a stored label may declare
 _MAX_HEADER_BYTES = 1 << 20
@@ -91,8 +98,23 @@ def _labels(classes):
                      "labels as numbers or strings (never pickled)")
 
 
-def save(model, path):
-    """Write the fitted ``model`` to ``path`` (.npz) atomically. Returns the path written."""
+def _key_bytes(key):
+    if isinstance(key, str):
+        key = key.encode()
+    if not isinstance(key, (bytes, bytearray)) or not key:
+        raise TypeError(f"key must be non-empty bytes or str; got {type(key).__name__}")
+    return bytes(key)
+
+
+def _signature(header, key):
+    """HMAC-SHA256 of the header's canonical JSON without its digest and signature."""
+    rest = {k: v for k, v in header.items() if k not in ("header_sha256", "hmac_sha256")}
+    return hmac.new(_key_bytes(key), json.dumps(rest, sort_keys=True).encode(), hashlib.sha256).hexdigest()
+
+
+def save(model, path, *, key=None):
+    """Write the fitted ``model`` to ``path`` (.npz) atomically; with ``key`` (bytes or str),
+    signed with an HMAC-SHA256 that ``load(path, key=key)`` checks. Returns the path written."""
     state = model.fitted_state()
     path = os.fsdecode(os.fspath(path))
     header = {
@@ -116,6 +138,8 @@ def save(model, path):
         header["best_iteration"] = int(state.best_iteration)
     header["arrays"] = {k: {"dtype": v.dtype.str, "shape": list(v.shape), "sha256": _digest(v)}
                         for k, v in arrays.items()}
+    if key is not None:
+        header["hmac_sha256"] = _signature(header, key)
     header["header_sha256"] = _header_digest(header)
     try:  # never replace a file with one that load would refuse
         _restore(type(model), json.loads(json.dumps(header)), arrays, None)
@@ -188,8 +212,12 @@ def _running(pid):
 
 # ------------------------------------------------------------------------------ loading
 
-def load(path, *, backend=None, expected=None):
+def load(path, *, backend=None, expected=None, key=None, unverified_ok=False):
     """Load a model written by :func:`~xpnn.persistence.save`; it predicts on ``backend`` (None: the default).
+
+    ``key``: the key the file was signed with (``save(..., key=...)``); the file must then carry
+    a signature made with it. ``unverified_ok``: also load files of versions 1-3, which carry
+    no digest of their header (1-2: none of their arrays): only a file you trust, to re-save it.
 
     Raises
     ------
@@ -203,6 +231,7 @@ def load(path, *, backend=None, expected=None):
     members = _open(path)
     try:
         header = _check_header(_header(members, path), path)
+        _check_trust(header, path, key, unverified_ok)
         cls = _model_class(header, path, expected)
         try:
             template = cls.from_hyperparameters(_hyperparameters(header))
@@ -363,6 +392,23 @@ def _check_header(header, path):
     if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
         raise bad("feature_names must be a list of strings")
     return header
+
+
+def _check_trust(header, path, key, unverified_ok):
+    """Refuse what the caller did not ask to trust: an unverifiable version, a missing or wrong
+    signature when a key is given."""
+    if header["version"] not in VERIFIED and not unverified_ok:
+        raise ValueError(f"{path!r} is format version {header['version']}, which carries no digest of its "
+                         "header: an edit to it cannot be detected. If you trust this file, load it "
+                         "with unverified_ok=True and save it again (version 4 is verified)")
+    if key is None:
+        return
+    signature = header.get("hmac_sha256")
+    if not isinstance(signature, str):
+        raise ValueError(f"{path!r} is not signed: a key was given, so only a file saved with that key "
+                         "loads")
+    if not hmac.compare_digest(signature, _signature(header, key)):
+        raise ValueError(f"{path!r} is not signed with this key: it was edited, or signed with another")
 
 
 def _model_class(header, path, expected):
