@@ -26,7 +26,7 @@ from .activations import ACTIVATIONS
 from .backend import (is_out_of_memory, move_tree, out_of_memory_message, resolve_backend, rng_from,
                       to_numpy, warn)
 from .exceptions import convergence_warning
-from .heads import get_head
+from .heads import get_head, r2
 from .initializers import SCHEMES, initialize_parameters
 from .network import layer_activations
 from .optimizers import DECAYS, OPTIMIZERS, decay_schedule, get_optimizer
@@ -338,8 +338,9 @@ class _BaseNet(_Fitted):
                              "validation_fraction, or early_stopping=False")
         X_val = backend.take_rows(Xb, held)
         checks = math.ceil(hp["n_iter_no_change"] / hp["cost_every"])  # patience counted in epochs
+        by_loss = constant_held_out(Y[held], head, type(self).__name__, "judges the held-out loss instead")
         validation = training.EarlyStopping(X_val.T, backend.asarray(Y[held].T, dtype=hp["dtype"]),
-                                            checks, 1e-4 if hp["tol"] is None else hp["tol"])
+                                            checks, 1e-4 if hp["tol"] is None else hp["tol"], by_loss=by_loss)
         return train, validation
 
     def _warn_if_not_learning(self, X, y, one_class_is_suspect=True):
@@ -404,3 +405,14 @@ class _Updating:
     def __exit__(self, *exc):
         self.bar.close()
         return False
+
+
+def constant_held_out(Y_held, head, estimator, remedy):
+    """True (with a warning naming ``remedy``) when a regression head's held-out targets are
+    constant: R², the score early stopping watches, is undefined there (0 at every check)."""
+    if get_head(head).score is not r2 or Y_held.shape[0] == 0 or np.any(np.ptp(Y_held, axis=0) > 0):
+        return False
+    warn(f"{estimator}: the early-stopping hold-out's targets are constant, where R² is undefined (0 at "
+         f"every check); it {remedy}", UserWarning)
+    return True
+

@@ -8,7 +8,7 @@ import math
 
 from .backend import warn
 from .exceptions import DivergenceError, DivergenceWarning
-from .heads import get_head
+from .heads import cost_from_logits, get_head
 from .network import all_finite, forward
 
 
@@ -73,6 +73,8 @@ class HeldOutMonitor:
     def score(self, params):
         """The head's score of ``params`` on the held-out set, a 0-d device array."""
         _, caches = forward(self.config.X, params, self.activations)
+        if self.config.by_loss:
+            return -cost_from_logits(caches[-1][1], self.config.Y, self.head.name)
         return self.head.score(caches[-1][1], self.config.Y)
 
     def update(self, epoch, score, params):

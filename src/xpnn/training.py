@@ -51,12 +51,14 @@ class EarlyStopping(NamedTuple):
     """Held-out (X (n_x, m_v), Y (k, m_v)) scored by the head's ``score`` at every recorded
     epoch; training stops after ``n_iter_no_change`` checks without a ``tol`` improvement (a
     score above the best by more than ``tol``; by at least ``tol`` when ``inclusive``, as
-    scikit-learn counts)."""
+    scikit-learn counts). ``by_loss``: score by minus the held-out cost instead (where the
+    head's score is undefined: R² of a constant target)."""
     X: Any
     Y: Any
     n_iter_no_change: float = 10
     tol: float = 1e-4
     inclusive: bool = False
+    by_loss: bool = False
 
 
 def gradients(params, X, Y, S, masks, *, activations, head, alpha, record, moments=None, sums=None):
