@@ -101,6 +101,15 @@ class Device:
         _counters["synchronize"] += 1
         _counters["synchronized_devices"].append(self.id)
 
+    @property
+    def mem_info(self):  # (free, total): a 16 GiB device with 12 GiB free
+        return 12 * 2**30, 16 * 2**30
+
+
+class _MemoryPool:
+    def free_bytes(self):
+        return 0
+
 
 class _Generator:
     """cupy.random.Generator: draws on the device current when it was made (here NumPy's
@@ -306,6 +315,7 @@ def build(*, available=True):
     ndarray.__module__ = "cupy"  # array_api_compat recognises cupy.ndarray by module and name
     cupy.asnumpy = lambda x, *a, **k: x.get() if isinstance(x, ndarray) else np.asarray(x)
     cupy.get_array_module = lambda *arrays: cupy
+    cupy.get_default_memory_pool = _MemoryPool
     cupy.linalg = _namespace_from("cupy.linalg", np.linalg)
     cupy.fft = _namespace_from("cupy.fft", np.fft)
     cupy.random = types.ModuleType("cupy.random")

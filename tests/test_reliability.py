@@ -376,3 +376,24 @@ def test_early_stopping_on_a_constant_target_says_so_and_still_trains():
     assert model.n_iter_ > 100 and abs(float(np.mean(model.predict(X))) - 3.0) < 0.5
     with pytest.warns(UserWarning, match="targets are constant.*n_iter_no_change"):
         xpnn.MLPRegressor(hidden_layer_sizes=(4,), early_stopping=True, max_iter=30, random_state=0).fit(X, y)
+
+
+def test_a_fit_that_cannot_fit_in_memory_is_refused_before_allocating(monkeypatch):
+    """MLPClassifier((10**7,)) on 120 x 4 needs ~29 GiB a step: refused at once, naming both
+    figures, instead of grinding; on a GPU its free memory is the figure (the stand-in: 12 GiB)."""
+    import warnings
+
+    from xpnn import _memory
+
+    X, y = np.random.default_rng(0).random((120, 4)), np.arange(120) % 3
+    monkeypatch.setattr(_memory, "available_bytes", lambda backend: (2**30, "the test's 1 GiB"))
+    with pytest.raises(MemoryError, match=r"needs at least 2\.\d GiB .* more than the 1\.0 GiB of the test's"):
+        xpnn.MLPClassifier((10**6,)).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # two epochs do not converge
+        xpnn.MLPClassifier((10,), max_iter=2).fit(X, y)  # a fit that fits is not refused
+    monkeypatch.undo()
+    import fakecupy
+    fakecupy.install(monkeypatch)
+    with pytest.raises(MemoryError, match="free memory of GPU 0"):
+        xpnn.MLPClassifier((10**7,), backend="cupy").fit(X, y)

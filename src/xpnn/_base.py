@@ -16,6 +16,7 @@ import numpy as np
 
 from . import distributed, training
 from ._fitted import _Fitted, backend_key
+from ._memory import check_fits_in_memory
 from ._mlp_rules import Plateau
 from ._state import FittedState, continuation_problem
 from ._parameters import (check_backend_spec, check_boolean, check_choice, check_dtype, check_hidden_sizes,
@@ -216,6 +217,8 @@ class _BaseNet(_Fitted):
                 warn(f"warm_start cannot continue this {type(self).__name__}: {problem}; it starts "
                      "afresh", UserWarning)
                 warm = False
+        check_fits_in_memory(type(self).__name__, backend, dims, self._batch_rows(hp, Xb.shape[0]),
+                             hp["dtype"], self._optimizer_name(hp))
         try:
             with self._progress_bar(n_epochs) as progress, backend.on_device():
                 result = self._train(hp, backend, Xb, Y, weights, dims, head, self._reporter(callback),
@@ -308,6 +311,14 @@ class _BaseNet(_Fitted):
         if backend.is_lazy:
             return {k: np.asarray(v, dtype=dtype) for k, v in self.params_.items()}
         return {k: backend.asarray(v, dtype=dtype) for k, v in self._params_on(backend).items()}
+
+    @staticmethod
+    def _batch_rows(hp, m):
+        """The examples one step holds: a mini-batch, or all m (full batch, L-BFGS)."""
+        batch = hp.get("batch_size")
+        if batch is None or (hp.get("solver", hp.get("optimizer")) == "lbfgs"):
+            return m
+        return min(200 if batch == "auto" else int(batch), m)
 
     @staticmethod
     def _optimizer_name(hp):

@@ -135,3 +135,24 @@ def out_of_memory_message(estimator, backend, dims, m, dtype):
             f"needs about {gib(per_iter)} of activations and gradients. Try dtype='float32', "
             "fewer samples per fit (a smaller batch), or smaller hidden layers. The model was "
             "left as it was before this fit.")
+
+
+def gpu_free_bytes(backend: Any) -> tuple[int, str] | None:
+    """(bytes free on a CuPy or torch-CUDA backend's device, counting its pool's cached
+    blocks, and a description), or None where the library cannot say."""
+    try:
+        if backend.name == "cupy":
+            free, _ = backend.device.mem_info
+            import cupy
+
+            pool = cupy.get_default_memory_pool()
+            return int(free) + int(pool.free_bytes()), f"free memory of GPU {backend.device.id}"
+        if backend.name == "torch":
+            import torch
+
+            free, _ = torch.cuda.mem_get_info(backend.device)
+            cached = torch.cuda.memory_reserved(backend.device) - torch.cuda.memory_allocated(backend.device)
+            return int(free) + int(cached), f"free memory of {backend.device}"
+    except Exception:  # a library without these queries: unknown, refuse nothing
+        return None
+    return None
