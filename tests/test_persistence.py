@@ -421,5 +421,5 @@ def test_a_zero_running_variance_is_refused(tmp_path):
     def zero(header, arrays):
         arrays["var1"] = np.zeros_like(arrays["var1"])
     _resigned(path, zero)
-    with pytest.raises(ValueError, match="running variance is not positive"):
+    with pytest.raises(ValueError, match="running variance is negative or zero"):
         xpnn.load(path)

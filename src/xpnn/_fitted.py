@@ -103,7 +103,7 @@ class _Fitted:
         if not all(np.all(np.isfinite(v)) for v in state.params.values()):
             raise ValueError("its parameters hold NaN or infinity")
         if any(np.any(v <= 0) for k, v in state.params.items() if k.startswith("var")):
-            raise ValueError("a batch-norm running variance is not positive")
+            raise ValueError("a batch-norm running variance is negative or zero")
         names = state.feature_names
         if names is not None and (len(names) != state.n_features_in or len(set(names)) != len(names)):
             raise ValueError(f"feature_names must be {state.n_features_in} distinct names, one per feature; "
