@@ -7,6 +7,7 @@ from .estimators import DeepNet, DeepNetRegressor, LogisticRegression, ShallowNe
 from .exceptions import ConvergenceWarning, DivergenceError, DivergenceWarning, NotFittedError
 from .mlp import MLPClassifier, MLPRegressor
 from .persistence import load
+from .export import from_sklearn, to_onnx, to_sklearn
 
 __version__ = "0.1.0"
 
@@ -16,4 +17,5 @@ __all__ = [
     "ShallowNet", "ShallowNetRegressor", "XpnnFallbackWarning",
     "datasets", "distributed", "exceptions", "get_backend", "gpu_available", "heads", "load", "network",
     "optimizers", "preprocessing", "training", "set_backend", "to_numpy", "use_backend",
+    "from_sklearn", "to_onnx", "to_sklearn",
 ]

@@ -185,6 +185,26 @@ def _bench_report(run, args, old):
     return 1 if run["failed"] else 0
 
 
+def _export(args):
+    import os
+
+    from .export import to_onnx
+    from .persistence import load
+
+    if not args.onnx.endswith(".onnx") or os.path.isdir(args.onnx):
+        _fail(f"export {args.onnx}: name the ONNX file to write, ending in .onnx")
+    _writable_file(args.onnx, "export")
+    try:
+        model = load(args.model)
+        proto = to_onnx(model, dtype=args.dtype, zipmap=args.zipmap)
+    except (OSError, ValueError, ImportError) as exc:
+        _fail(f"export {args.model}: {exc}")
+    with open(args.onnx, "wb") as f:
+        f.write(proto.SerializeToString())
+    print(f"wrote {args.onnx} ({type(model).__name__}, {args.dtype})")
+    return 0
+
+
 def _lesson(args):
     from .lessons import run
 
@@ -241,6 +261,14 @@ def build_parser():
     bench.add_argument("--threshold", type=_ratio, default=1.10,
                        help="with --compare: exit 1 when a case is slower than this x the old median")
     bench.set_defaults(run=_bench)
+
+    export = commands.add_parser("export", help="write a saved model (.npz) as ONNX, for onnxruntime")
+    export.add_argument("model", help="a model file written by save()")
+    export.add_argument("onnx", help="the .onnx file to write")
+    export.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    export.add_argument("--zipmap", action="store_true",
+                        help="classifiers: probabilities as scikit-learn's converters give them")
+    export.set_defaults(run=_export)
 
     from .lessons import LESSONS
 
