@@ -86,3 +86,19 @@ def test_unknown_lesson():
 
     with pytest.raises(ValueError, match="unknown lesson 'attention'"):
         run("attention")
+
+
+def test_a_lesson_never_switches_the_users_matplotlib_backend(tmp_path):
+    """A notebook's inline figures stay on after a lesson: xpnn draws on explicit Figure objects
+    and never calls matplotlib.use (nor imports xpnn.plotting with one)."""
+    matplotlib = pytest.importorskip("matplotlib")
+    from xpnn import lessons
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")  # a backend the user chose, not Agg
+    try:
+        lessons.run("broadcasting", out=str(tmp_path), quick=True)
+        import xpnn.plotting  # noqa: F401
+        assert matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(before)

@@ -401,3 +401,20 @@ def test_sigmoid_and_its_gradients_are_the_course_expressions_bit_for_bit(dtype,
     np.testing.assert_array_equal(cost_gradient(A, Y, S=S), (A - Y) * (S / total))
     np.testing.assert_array_equal(A, A_given)
     np.testing.assert_array_equal(Z, Z_given)
+
+
+def test_the_course_functions_name_the_layout_when_shapes_are_transposed():
+    """A Y of shape (m, 1) would broadcast against (1, m) to (m, m) and give a wrong cost in
+    silence; X as (m, n_x) would fail deep in a matmul: both are named, with the fix."""
+    from xpnn.initializers import initialize_parameters
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.random((3, 20)), (rng.random((1, 20)) > 0.5) * 1.0
+    params, activations = initialize_parameters([3, 4, 1], scheme="he", seed=0), network.layer_activations(2)
+    with pytest.raises(ValueError, match=r"Y must be \(1, 20\).*got \(20, 1\): pass Y\.T"):
+        network.cost(X, Y.T, params, activations)
+    with pytest.raises(ValueError, match=r"X must be \(n_x, m\) = \(3, m\).*got \(20, 3\): pass X\.T"):
+        network.forward(X.T, params, activations)
+    AL, caches = network.forward(X, params, activations)
+    with pytest.raises(ValueError, match=r"got \(20, 1\): pass Y\.T"):
+        network.backward(AL, Y.T, caches, params, activations)

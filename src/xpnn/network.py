@@ -71,6 +71,7 @@ def forward(X, params, activations, masks=None, *, S=None, training=False, momen
     ``training``: batch-normalised layers use the batch's statistics (weighted by S (1, m) when
     given; or ``moments`` {l: (μ, σ²)} when given, those of a larger batch), else (inference)
     their running statistics; nets without batch norm ignore it."""
+    _check_layout(X, params)
     A, caches, share = X, [], None
     L = len(activations)
     for l, activation in enumerate(activations, start=1):
@@ -86,6 +87,20 @@ def forward(X, params, activations, masks=None, *, S=None, training=False, momen
         if masks is not None and l < L and masks[l - 1] is not None:
             A = A * masks[l - 1]
     return A, caches
+
+
+def _check_layout(X, params, Y=None):
+    """ValueError naming the course's layout when X is not (n_x, m) or Y not (k, m): shapes only,
+    no data read (a transposed Y (m, 1) would otherwise broadcast to (m, m) in silence)."""
+    n_x, k = params["W1"].shape[1], params[f"W{n_layers(params)}"].shape[0]
+    if len(X.shape) != 2 or X.shape[0] != n_x:
+        hint = ": pass X.T" if len(X.shape) == 2 and X.shape[1] == n_x else ""
+        raise ValueError(f"X must be (n_x, m) = ({n_x}, m) in the course's layout (one column per "
+                         f"example); got {tuple(X.shape)}{hint}")
+    if Y is not None and tuple(Y.shape) != (k, X.shape[1]):
+        hint = ": pass Y.T" if tuple(Y.shape) == (X.shape[1], k) else ""
+        raise ValueError(f"Y must be ({k}, {X.shape[1]}) (k, m): one column per example of X; got "
+                         f"{tuple(Y.shape)}{hint}")
 
 
 def _share(X, S):
@@ -108,6 +123,10 @@ def backward(AL, Y, caches, params, activations, *, head="sigmoid", S=None, alph
     dbeta[l] instead of db[l]; ``sums`` {l: (dβ, dγ)} of a larger batch replace the batch's own
     (see :func:`xpnn.normalization.normalize_backward`). dA of the input X is never formed."""
     xp = namespace(AL, Y)
+    if tuple(Y.shape) != tuple(AL.shape):
+        hint = ": pass Y.T" if tuple(Y.shape) == tuple(AL.shape)[::-1] else ""
+        raise ValueError(f"Y must be {tuple(AL.shape)} like AL (k, m), one column per example; got "
+                         f"{tuple(Y.shape)}{hint}")
     L, m = len(caches), examples(AL.shape[1], S)
     dZ = cost_gradient(AL, Y, head, S)  # 1/m (or S / Σ S) applied once, here
     grads, share = {}, None
@@ -160,6 +179,7 @@ def cost(X, Y, params, activations, *, head="sigmoid", S=None, alpha=0.0, masks=
     """The head's training cost of the net on (X, Y) (weighted by S when given, plus the L2 term
     when alpha > 0, through the dropout ``masks`` when given; batch norm with the batch's
     statistics), a 0-d device array."""
+    _check_layout(X, params, Y)
     _, caches = forward(X, params, activations, masks, S=S, training=True)
     total = cost_from_logits(caches[-1][1], Y, head, S)
     return total + l2_penalty(params, alpha, examples(X.shape[1], S)) if alpha else total

@@ -148,13 +148,11 @@ def format_markdown(run):
 
 def plot(run, path):
     """Log-scale bars of median time per column, one panel per group."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # an explicit figure: the user's backend is never switched
 
     groups = list(dict.fromkeys(r["group"] for r in run["results"]))
-    fig, axes = plt.subplots(len(groups), 1, figsize=(8, 1.2 + 0.28 * len(run["results"])), squeeze=False)
+    fig = Figure(figsize=(8, 1.2 + 0.28 * len(run["results"])))
+    axes = fig.subplots(len(groups), 1, squeeze=False)
     for ax, group in zip(axes[:, 0], groups):
         rows = [r for r in run["results"] if r["group"] == group]
         ax.barh([r["column"] for r in rows], [r["median"] for r in rows],
@@ -167,7 +165,6 @@ def plot(run, path):
     axes[-1, 0].set_xlabel("median seconds per call (log scale)")
     fig.tight_layout()
     fig.savefig(path, dpi=72)
-    plt.close(fig)
 
 
 def compare(run, old, threshold):

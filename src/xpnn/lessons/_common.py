@@ -11,27 +11,23 @@ from ..course import describe_backend
 
 
 def figure(nrows=1, ncols=1, size=(4.0, 3.2)):
-    """A matplotlib figure and a flat list of axes (matplotlib: the ``plot`` extra)."""
+    """A matplotlib ``Figure`` and a flat list of axes (matplotlib: the ``plot`` extra): an
+    explicit figure, outside pyplot's state, so the user's matplotlib backend (a notebook's
+    inline figures) is never switched."""
     try:
-        import matplotlib
+        from matplotlib.figure import Figure
     except ImportError:
         raise ImportError("the lessons draw with matplotlib: pip install 'xpnn[plot]'") from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False)
-    return fig, list(axes.ravel())
+    fig = Figure(figsize=(size[0] * ncols, size[1] * nrows))
+    return fig, list(fig.subplots(nrows, ncols, squeeze=False).ravel())
 
 
 def save(fig, out, name):
-    """Write ``fig`` to out/name (PNG, small) and print where."""
-    import matplotlib.pyplot as plt
-
+    """Write ``fig`` to out/name (PNG) and print where."""
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, name)
     fig.tight_layout()
-    fig.savefig(path, dpi=60)
-    plt.close(fig)
+    fig.savefig(path, dpi=100)
     print(f"picture: {path}")
     return path
 
