@@ -185,14 +185,19 @@ def test_set_backend_and_get_backend_agree(monkeypatch):
 @needs_no_gpu
 def test_strict_gpu_from_set_backend_use_backend_and_estimators(rng):
     X, y = rng.standard_normal((10, 2)), np.arange(10) % 2
-    xpnn.set_backend("gpu", strict=True)
+    with pytest.raises(xpnn.GPUUnavailableError):  # checked when set, not at the next fit
+        xpnn.set_backend("gpu", strict=True)
+    xpnn.get_backend()  # the default stayed as it was
     with pytest.raises(xpnn.GPUUnavailableError):
-        xpnn.get_backend()
-    with pytest.raises(xpnn.GPUUnavailableError):
-        xpnn.DeepNet(n_iter=2).fit(X, y)
-    xpnn.set_backend(None)
-    with xpnn.use_backend("gpu", strict=True), pytest.raises(xpnn.GPUUnavailableError):
-        xpnn.ShallowNet(n_iter=2).fit(X, y)
+        with xpnn.use_backend("gpu", strict=True):
+            xpnn.ShallowNet(n_iter=2).fit(X, y)
+    with pytest.raises(xpnn.GPUUnavailableError):  # $XPNN_STRICT_GPU is read at each fit
+        import os
+        os.environ["XPNN_STRICT_GPU"] = "1"
+        try:
+            xpnn.DeepNet(n_iter=2, backend="gpu").fit(X, y)
+        finally:
+            del os.environ["XPNN_STRICT_GPU"]
     with pytest.raises(xpnn.GPUUnavailableError):
         xpnn.ShallowNet(n_iter=2, backend="gpu", strict=True).fit(X, y)
     with pytest.warns(xpnn.XpnnFallbackWarning):

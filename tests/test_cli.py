@@ -76,10 +76,10 @@ def test_every_backend_name_is_one_vocabulary(name, monkeypatch):
     import xpnn
     from xpnn.backend import GPUUnavailableError, XpnnFallbackWarning
 
-    xpnn.set_backend(name)  # accepted at once
-    xpnn.set_backend(None)
     monkeypatch.setenv("XPNN_BACKEND", name)
     try:
+        xpnn.set_backend(name)  # checked at once: "cuda" may fall back, "torch-cuda" needs CUDA
+        xpnn.set_backend(None)
         with pytest.warns(XpnnFallbackWarning) if name == "cuda" else contextlib.nullcontext():
             backend = xpnn.get_backend()
     except GPUUnavailableError as exc:
@@ -113,3 +113,25 @@ def test_bench_threshold_must_be_a_finite_ratio(value, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["bench", "--threshold", value])
     assert exc.value.code == 2 and "--threshold" in capsys.readouterr().err
+
+
+def test_lesson_without_a_name_lists_them(capsys):
+    from xpnn.cli import main
+    from xpnn.lessons import LESSONS
+
+    assert main(["lesson"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in LESSONS)
+
+
+def test_set_backend_checks_at_once(monkeypatch):
+    import xpnn
+    from xpnn.backend import GPUUnavailableError
+
+    monkeypatch.setattr(xpnn.backend._gpu, "gpu_status", lambda: (False, "no GPU in this test"))
+    with pytest.raises(GPUUnavailableError, match="no GPU in this test"):
+        xpnn.set_backend("gpu", strict=True)
+    monkeypatch.setitem(__import__("sys").modules, "jax", None)  # as if JAX were not installed
+    with pytest.raises(ImportError, match="jax"):
+        xpnn.set_backend("jax")
+    xpnn.set_backend(None)

@@ -206,7 +206,13 @@ def _export(args):
 
 
 def _lesson(args):
-    from .lessons import run
+    from .lessons import LESSONS, run
+
+    if args.name is None:
+        print("lessons (run one with: xpnn lesson NAME [--quick]):")
+        for name in LESSONS:
+            print(f"  {name}")
+        return 0
 
     _require_matplotlib("xpnn lesson")
     _writable_folder(args.out, "--out")
@@ -273,8 +279,8 @@ def build_parser():
     from .lessons import LESSONS
 
     lesson = commands.add_parser("lesson", help="run one of the course's lessons, with its picture")
-    lesson.add_argument("name", choices=[*LESSONS, *_LESSON_ALIASES], metavar="NAME",
-                        help=f"one of {', '.join(LESSONS)}")
+    lesson.add_argument("name", nargs="?", choices=[*LESSONS, *_LESSON_ALIASES], metavar="NAME",
+                        help=f"one of {', '.join(LESSONS)} (none: list them)")
     _add_backend_options(lesson, dtype=False)
     lesson.add_argument("--out", default="lessons", help="folder for the PNG (default: lessons)")
     lesson.add_argument("--quick", action="store_true", help="seconds: few iterations, small sizes")
