@@ -138,6 +138,12 @@ _VIEWS = {"reshape", "view", "transpose", "squeeze", "swapaxes"}  # no kernel: a
 _MOVES = {"asarray", "array", "ascontiguousarray", "asanyarray", "copy"}  # bring arrays to the current device
 
 
+def _basic(key):
+    """True for basic indexing (ints, slices, None, Ellipsis), which makes a view."""
+    keys = key if isinstance(key, tuple) else (key,)
+    return all(k is None or k is Ellipsis or isinstance(k, (int, slice)) for k in keys)
+
+
 def _launch(*operands):
     """One kernel on the current device: CuPy refuses an operand that lives on another one."""
     current = _current[-1]
@@ -220,6 +226,8 @@ class ndarray(NDArrayOperatorsMixin):
         return _wrap(func(*_unwrap(args), **{k: _unwrap(v) for k, v in kwargs.items()}))
 
     def __getitem__(self, key):  # CuPy converts list and NumPy index arrays to device arrays
+        if _basic(key):  # ints and slices: a view, no kernel (on its own device)
+            return ndarray(self._data[key], device=self._device)
         _launch(self, key)
         return _wrap(self._data[_unwrap(key, host_ok=True)])
 
@@ -279,6 +287,9 @@ def _function(name, func):
 
     def f(*args, **kwargs):
         kwargs.pop("device", None)
+        if name in _VIEWS and isinstance(args[0], ndarray):  # cupy.reshape(x, ...): a view
+            return ndarray(func(*_unwrap(args), **{k: _unwrap(v) for k, v in kwargs.items()}),
+                           device=args[0]._device)
         if name not in _MOVES:
             _launch(*args, *kwargs.values())
         else:

@@ -34,15 +34,8 @@ _context_default: contextvars.ContextVar[tuple[Any, bool] | None] = contextvars.
 
 
 def _check_spec(spec: Any, strict: bool = False) -> Any:
-    """``spec`` after checking it can run here, now rather than at the next fit: an unknown
-    name (ValueError), a library that is not installed (ImportError), a strict GPU request
-    without a GPU (GPUUnavailableError). A plain "gpu" may still fall back, by design."""
     if isinstance(spec, str):
-        key = _canonical(spec)
-        if strict or key not in {"auto", "gpu"}:
-            from .backend import get_backend
-
-            get_backend(spec, strict=strict)
+        _canonical(spec)
     return spec
 
 
@@ -51,13 +44,13 @@ def set_backend(name: Any, *, strict: bool = False) -> None:
     by ``get_backend()``); ``strict=True`` makes an unusable "gpu" an error instead of a
     fallback. ``set_backend(None)`` restores the default ("cpu", or ``$XPNN_BACKEND``)."""
     global _global_default
-    _global_default = None if name is None else (_check_spec(name, strict), bool(strict))
+    _global_default = None if name is None else (_check_spec(name), bool(strict))
 
 
 @contextlib.contextmanager
 def use_backend(name: Any, *, strict: bool = False):
     """Within the ``with`` block, ``name`` is the default backend (this thread/task only)."""
-    token = _context_default.set((_check_spec(name, strict), bool(strict)))
+    token = _context_default.set((_check_spec(name), bool(strict)))
     try:
         yield
     finally:

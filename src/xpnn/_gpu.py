@@ -4,6 +4,7 @@ libraries. Part of the backend module (:mod:`xpnn.backend` re-exports its names)
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -155,4 +156,43 @@ def gpu_free_bytes(backend: Any) -> tuple[int, str] | None:
             return int(free) + int(cached), f"free memory of {backend.device}"
     except Exception:  # a library without these queries: unknown, refuse nothing
         return None
+    return None
+
+
+def sync_forbidden(name: str, is_gpu: bool) -> Any:
+    """A context in which a host synchronisation raises: ``cupyx.allow_synchronize(False)`` on
+    CuPy, sync debug mode "error" on torch-CUDA; elsewhere nothing."""
+    if name == "cupy":
+        import cupyx
+
+        return cupyx.allow_synchronize(False)
+    if name == "torch" and is_gpu:
+        return _torch_sync_errors()
+    return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _torch_sync_errors() -> Any:
+    import torch
+
+    before = torch.cuda.get_sync_debug_mode()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        yield
+    finally:
+        torch.cuda.set_sync_debug_mode(before)
+
+
+def restore_problem(name: str, device: Any) -> str | None:
+    """Why a Backend saved on ``name`` (``device``) cannot be restored here, or None."""
+    if name == "cupy":
+        usable, reason = gpu_status()
+        return None if usable else reason
+    if name == "torch" and str(device).startswith("cuda"):
+        try:
+            import torch
+
+            return None if torch.cuda.is_available() else "torch sees no CUDA device"
+        except ImportError as exc:
+            return f"torch is not importable ({exc})"
     return None

@@ -21,7 +21,8 @@ import array_api_compat
 import numpy as np
 
 from . import _gpu
-from ._config import NAMES, _canonical, _default, _strict_gpu_env, set_backend, use_backend
+from . import _config
+from ._config import NAMES, _canonical, _default, _strict_gpu_env
 from ._gpu import (GPU_EXTRAS, cuda_driver_version, cuda_facts, gpu_available, gpu_install_hint,
                    gpu_status, is_out_of_memory, out_of_memory_message)
 from ._layout import NUMPY_NAMESPACE, samples_as_rows, samples_contiguous, scalar, take_samples, upload_index
@@ -186,14 +187,9 @@ class Backend:
         return self.device if self.name == "cupy" else contextlib.nullcontext()
 
     def forbid_sync(self) -> Any:
-        """A context in which a host synchronisation raises: ``cupyx.allow_synchronize(False)``
-        on CuPy, sync debug mode "error" on torch-CUDA; elsewhere nothing. With XPNN_SYNC_DEBUG=1
-        the training loop runs its steps inside it (the GPU run's check; see training.loop)."""
-        if self.name == "cupy":
-            return importlib.import_module("cupyx").allow_synchronize(False)
-        if self.name == "torch" and self.is_gpu:
-            return _torch_sync_errors()
-        return contextlib.nullcontext()
+        """A context in which a host synchronisation raises (CuPy, torch-CUDA; elsewhere nothing):
+        with XPNN_SYNC_DEBUG=1 the training loop runs its steps inside it (see training.loop)."""
+        return _gpu.sync_forbidden(self.name, self.is_gpu)
 
     def synchronize(self, *results: Any) -> None:
         """Wait until queued device work is done (a no-op on the CPU); JAX, which dispatches
@@ -213,18 +209,6 @@ class Backend:
                       scale: float = 1.0, dtype: Any = "float64") -> Any:
         """Standard normal draws times ``scale``, made on the host and moved here."""
         return self.asarray(scale * rng_from(seed).standard_normal(shape), dtype=dtype)
-
-
-@contextlib.contextmanager
-def _torch_sync_errors() -> Any:
-    import torch
-
-    before = torch.cuda.get_sync_debug_mode()
-    torch.cuda.set_sync_debug_mode("error")
-    try:
-        yield
-    finally:
-        torch.cuda.set_sync_debug_mode(before)
 
 
 @functools.lru_cache(maxsize=32)
@@ -281,7 +265,7 @@ def get_backend(name: Any = None, *, strict: bool = False, device: Any = None) -
     if key == "auto":
         return _make("cupy" if _gpu.gpu_available() else "numpy", requested, device)
     if key == "torch-cuda":
-        reason = _gpu_restore_problem("torch", "cuda")
+        reason = _gpu.restore_problem("torch", "cuda")
         if reason is not None:
             raise GPUUnavailableError(f"backend {requested!r} needs a usable GPU: {reason}")
         return _make("torch", requested, "cuda" if device is None else device)
@@ -342,26 +326,12 @@ def _make(key: str, requested: str, device: Any, fallback_reason: str | None = N
 def _restore(name: str, requested: str, device: Any, fallback_reason: str | None) -> Backend:
     """Unpickle a Backend: the same namespace and device, without warning again; a GPU Backend
     unpickled where that GPU is not usable restores onto NumPy with one XpnnFallbackWarning."""
-    reason = _gpu_restore_problem(name, device)
+    reason = _gpu.restore_problem(name, device)
     if reason is not None:
         warn(f"this object was saved on {name} ({device}), which is not usable here ({reason}); "
              "it is restored onto NumPy (CPU)", XpnnFallbackWarning)
         return _make("numpy", requested, None, fallback_reason=reason)
     return _make(name, requested, None if name == "numpy" else device, fallback_reason)
-
-
-def _gpu_restore_problem(name: str, device: Any) -> str | None:
-    if name == "cupy":
-        usable, reason = _gpu.gpu_status()
-        return None if usable else reason
-    if name == "torch" and str(device).startswith("cuda"):
-        try:
-            import torch
-
-            return None if torch.cuda.is_available() else "torch sees no CUDA device"
-        except ImportError as exc:
-            return f"torch is not importable ({exc})"
-    return None
 
 
 def _name_of(xp: Any) -> str:
@@ -440,3 +410,30 @@ def resolve_backend(backend: Any, *arrays: Any, strict: bool = False) -> Backend
         if not is_host_array(x):
             return backend_of(x)
     return get_backend(None, strict=strict)
+
+
+def _check_now(name: Any, strict: bool) -> None:
+    """A default backend is checked when it is set, not at the next fit: an unknown name
+    (ValueError), a library not installed (ImportError), a strict GPU request without a GPU
+    (GPUUnavailableError). A plain "gpu" may still fall back later, by design."""
+    if isinstance(name, str) and (strict or _canonical(name) not in {"auto", "gpu"}):
+        get_backend(name, strict=strict)
+
+
+def set_backend(name: Any, *, strict: bool = False) -> None:
+    """Set the process-wide default backend (used when ``backend=None`` meets NumPy input, and
+    by ``get_backend()``); ``strict=True`` makes an unusable "gpu" an error instead of a
+    fallback. ``set_backend(None)`` restores the default ("cpu", or ``$XPNN_BACKEND``). The
+    name is checked at once."""
+    _check_now(name, strict)
+    _config.set_backend(name, strict=strict)
+
+
+@contextlib.contextmanager
+def use_backend(name: Any, *, strict: bool = False):
+    """Within the ``with`` block, ``name`` is the default backend (this thread/task only);
+    checked on entry."""
+    _check_now(name, strict)
+    with _config.use_backend(name, strict=strict):
+        yield
+

@@ -22,7 +22,8 @@ from .backend import backend_of, move_tree, rng_from, to_numpy, uniform_sampler
 from .gradcheck import flatten, unflatten
 from .network import forward, l2_penalty
 from .normalization import check_batch_size, is_normalized, trainable
-from .training import dropout_masks, gradients, loop, update
+from ._flat import update
+from .training import dropout_masks, gradients, loop
 
 
 def local_client(n_workers=None, *, gpu=False, **kwargs):

@@ -21,7 +21,6 @@ import numpy as np
 
 from . import distributed, training
 from ._kinds import _Classifier, _Regressor
-from ._base import constant_held_out
 from ._mlp_rules import (ACTIVATIONS, Plateau, check_batch_size, check_optional_dtype,
                          AdaptiveRate, EpochShuffle, check_patience, glorot_uniform, random_state_of,
                          schedule, train_test_rows)
@@ -241,8 +240,6 @@ class _MLP:
         validation, rows = None, None  # rows: the training rows, trained on in place (no copy of X)
         if early_stopping:
             rows, held = self._validation_split(hp, Y, rs)
-            constant_held_out(Y[held], head, type(self).__name__,
-                              "stops after n_iter_no_change epochs, as scikit-learn's MLP does")
             validation = training.EarlyStopping(backend.take_rows(Xb, held).T,
                                                 backend.asarray(Y[held].T, dtype=hp["dtype"]),
                                                 hp["n_iter_no_change"] + 1, hp["tol"], inclusive=True)

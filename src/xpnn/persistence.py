@@ -24,19 +24,17 @@ mid-save).
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import hashlib
 import hmac
 import io
 import json
 import os
 import stat
-import tempfile
 import zipfile
 
 import numpy as np
 
+from ._atomic import write_atomically
 from ._state import FittedState
 from .backend import Backend
 from .normalization import STATISTICS
@@ -147,7 +145,7 @@ def save(model, path, *, key=None):
         raise ValueError(f"refusing to save this {type(model).__name__}: it would not load back "
                          f"({exc}); {path!r} was left as it was") from None
     arrays["header"] = np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8)
-    _write_atomically(path, arrays)
+    write_atomically(path, arrays)
     return path
 
 
@@ -155,59 +153,6 @@ def _header_digest(header):
     """SHA-256 of the header's canonical JSON without its own digest: any edit shows."""
     rest = {k: v for k, v in header.items() if k != "header_sha256"}
     return hashlib.sha256(json.dumps(rest, sort_keys=True).encode()).hexdigest()
-
-
-def _write_atomically(path, arrays):
-    """Through a symlink to its target; the file keeps the mode an existing one had (a new one
-    gets 0o666 less the umask, as open() would give it)."""
-    path = os.path.realpath(path)
-    folder, name = os.path.split(path)
-    try:
-        mode = os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    prefix = f".{name}.xpnn-tmp-{os.getpid()}-"
-    _remove_stale_temporaries(folder, name)
-    fd, tmp = tempfile.mkstemp(prefix=prefix, dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fchmod(f.fileno(), mode)
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):  # already renamed: the save is complete
-            os.unlink(tmp)
-        raise
-
-
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _remove_stale_temporaries(folder, name):
-    """Delete ``.<name>.xpnn-tmp-<pid>-*`` files whose writing process no longer runs."""
-    for tmp in glob.glob(os.path.join(glob.escape(folder), f".{glob.escape(name)}.xpnn-tmp-*")):
-        try:
-            pid = int(os.path.basename(tmp)[len(name) + 11:].split("-", 1)[0])
-        except ValueError:
-            continue
-        if pid != os.getpid() and not _running(pid):
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
-def _running(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
 
 
 # ------------------------------------------------------------------------------ loading

@@ -29,7 +29,8 @@ from .gradcheck import flatten, unflatten
 from .heads import cost_from_logits
 from .lbfgs import minimize
 from .network import backward, batch_moments, examples, forward, l2_penalty
-from .normalization import check_batch_size, running_averages, statistics, trainable
+from ._flat import init_state, update
+from .normalization import check_batch_size, statistics, trainable
 from .optimizers import gd
 
 
@@ -74,15 +75,6 @@ def gradients(params, X, Y, S, masks, *, activations, head, alpha, record, momen
     cost = cost_from_logits(caches[-1][1], Y, head, S)
     cost = cost + l2_penalty(params, alpha, examples(X.shape[1], S)) if alpha else cost
     return grads, cost, batch_moments(caches)
-
-
-def update(params, grads, state, t, optimizer, batch_moments=None, momentum=0.9):
-    """The optimizer's step on the trainable parameters and, with batch norm, the running
-    statistics' step towards ``batch_moments`` (see :mod:`xpnn.normalization`)."""
-    if not batch_moments:
-        return optimizer.update(params, grads, state, t)
-    new, state = optimizer.update(trainable(params), grads, state, t)
-    return {**params, **new, **running_averages(params, batch_moments, momentum, t)}, state
 
 
 def _step(params, state, t, X, Y, S, masks, *, activations, head, alpha, optimizer, record, momentum):
@@ -282,7 +274,7 @@ def loop(source, params, activations, *, optimizer, n_epochs, head="sigmoid", al
          learning_rate=None, curve=False, on_epoch=None, progress=None, batch_norm_momentum=0.9):
     """The epoch loop over a source's batches (see :func:`run` for the options)."""
     curve, pending = ([] if curve else None), []
-    state = optimizer.init(trainable(params)) if state is None else state
+    state = init_state(optimizer, params, state)
     log = CostLog(params, learning_rate, on_divergence, callback,
                   "iteration" if source.full_batch else "epoch")
     monitor = None
