@@ -12,6 +12,7 @@ CuPy where it matters to xpnn, so that the CuPy paths run on a machine without a
   ``copy`` bring such an array onto the current device, as CuPy does; views keep their device;
 - it counts kernel launches, host reads and synchronisations (:func:`counters`);
 - ``cupyx.allow_synchronize(False)`` makes a host read raise ``cupyx.DeviceSynchronized``;
+- ``cupy.fuse`` runs the function as one launch (its operations are not counted one by one);
 - ``cuda.Device`` (context manager, ``id``), ``cuda.is_available``, ``cuda.get_current_stream()``
   with ``synchronize``, ``cuda.runtime`` device properties and versions, and
   ``cuda.memory.OutOfMemoryError``.
@@ -144,6 +145,23 @@ def _basic(key):
     return all(k is None or k is Ellipsis or isinstance(k, (int, slice)) for k in keys)
 
 
+_fusing = [False]
+
+
+def fuse(*args, kernel_name=None):
+    """cupy.fuse: the function as one kernel (one launch; device rules kept)."""
+    def decorate(function):
+        def fused(*arrays):
+            _launch(*arrays)
+            _fusing.append(True)
+            try:
+                return function(*arrays)
+            finally:
+                _fusing.pop()
+        return fused
+    return decorate(args[0]) if args and callable(args[0]) else decorate
+
+
 def _launch(*operands):
     """One kernel on the current device: CuPy refuses an operand that lives on another one."""
     current = _current[-1]
@@ -153,7 +171,7 @@ def _launch(*operands):
         elif isinstance(x, ndarray) and x._device != current:
             raise ValueError(f"Array device must be same as the current device: array device = "
                              f"{x._device} while current = {current}")
-    _counters["launches"] += 1
+    _counters["launches"] += not _fusing[-1]
 
 
 def _unwrap(x, *, host_ok=False):
@@ -293,7 +311,7 @@ def _function(name, func):
         if name not in _MOVES:
             _launch(*args, *kwargs.values())
         else:
-            _counters["launches"] += 1
+            _counters["launches"] += not _fusing[-1]
         args = _unwrap(args, host_ok=host_ok)
         kwargs = {k: _unwrap(v, host_ok=host_ok) for k, v in kwargs.items()}
         return _wrap(func(*args, **kwargs))
@@ -327,6 +345,7 @@ def build(*, available=True):
     cupy.asnumpy = lambda x, *a, **k: x.get() if isinstance(x, ndarray) else np.asarray(x)
     cupy.get_array_module = lambda *arrays: cupy
     cupy.get_default_memory_pool = _MemoryPool
+    cupy.fuse = fuse
     cupy.linalg = _namespace_from("cupy.linalg", np.linalg)
     cupy.fft = _namespace_from("cupy.fft", np.fft)
     cupy.random = types.ModuleType("cupy.random")

@@ -116,3 +116,35 @@ def _device_scalar(value: float, dtype: Any, device: Any) -> Any:
     import torch
 
     return torch.full((), value, dtype=dtype, device=device)
+
+
+def elementwise(kernel: Any, name: str) -> Any:
+    """``kernel(xp, *args)``, an elementwise function of arrays and Python scalars, as a callable
+    of ``*args``: one fused kernel on CuPy (``cupy.fuse``: one launch instead of one per
+    operation), the function itself with the arrays' namespace elsewhere (the same operations in
+    the same order: the same numbers). Should CuPy refuse to fuse it, or promote the first
+    array's dtype, the unfused function runs from then on (the same numbers, more launches)."""
+    fused: dict = {}
+
+    def run(*args: Any) -> Any:
+        first = args[0]
+        if type(first) is not np.ndarray and array_api_compat.is_cupy_array(first) \
+                and fused.get("cupy") is not False:
+            try:
+                function = fused.get("cupy") or fused.setdefault("cupy", _cupy_fused(kernel, name))
+                out = function(*args)
+                if all(o.dtype == first.dtype for o in (out if isinstance(out, tuple) else (out,))):
+                    return out
+                fused["cupy"] = False  # a fused kernel that promoted the dtype: never again
+            except Exception:  # noqa: BLE001 - CuPy cannot fuse it: run it unfused from now on
+                fused["cupy"] = False
+        return kernel(array_api_compat.array_namespace(*[a for a in args if hasattr(a, "shape")]), *args)
+    return run
+
+
+def _cupy_fused(kernel: Any, name: str) -> Any:
+    import cupy
+
+    def bound(*args: Any) -> Any:
+        return kernel(cupy, *args)
+    return cupy.fuse(kernel_name=name)(bound)

@@ -18,6 +18,7 @@ import functools
 import inspect
 from typing import Any, Callable, NamedTuple
 
+from ._layout import elementwise
 from .backend import namespace
 
 
@@ -108,20 +109,40 @@ def adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8, epsilon_hat=Fals
         return {k: (xp.zeros_like(p), xp.zeros_like(p)) for k, p in params.items()}
 
     def update(params, grads, state, t):
-        rate, xp = lr(t), namespace(*params.values())
+        rate = lr(t)
         correction_1, correction_2 = 1 - beta_1 ** t, 1 - beta_2 ** t
         new_params, new_state = {}, {}
         for k, p in params.items():
             v, s = state[k]
-            g = grads[f"d{k}"]
-            v, s = beta_1 * v + (1 - beta_1) * g, beta_2 * s + (1 - beta_2) * g * g
             if epsilon_hat:
-                step = (rate * correction_2 ** 0.5 / correction_1) * v / (xp.sqrt(s) + epsilon)
+                p, v, s = _ADAM_HAT(p, grads[f"d{k}"], v, s, beta_1, beta_2,
+                                    rate * correction_2 ** 0.5 / correction_1, epsilon)
             else:
-                step = rate * (v / correction_1) / (xp.sqrt(s / correction_2) + epsilon)
-            new_params[k], new_state[k] = p - step, (v, s)
+                p, v, s = _ADAM(p, grads[f"d{k}"], v, s, beta_1, beta_2, rate, correction_1,
+                                correction_2, epsilon)
+            new_params[k], new_state[k] = p, (v, s)
         return new_params, new_state
     return Optimizer(init, update)
+
+
+def _adam_moments(g, v, s, beta_1, beta_2):
+    return beta_1 * v + (1 - beta_1) * g, beta_2 * s + (1 - beta_2) * g * g
+
+
+def _adam_hat(xp, p, g, v, s, beta_1, beta_2, scale, epsilon):
+    """One Adam step, ε added to the uncorrected √s (Kingma & Ba's efficient form)."""
+    v, s = _adam_moments(g, v, s, beta_1, beta_2)
+    return p - scale * v / (xp.sqrt(s) + epsilon), v, s
+
+
+def _adam(xp, p, g, v, s, beta_1, beta_2, rate, correction_1, correction_2, epsilon):
+    """One Adam step with the course's bias-corrected moments."""
+    v, s = _adam_moments(g, v, s, beta_1, beta_2)
+    return p - rate * (v / correction_1) / (xp.sqrt(s / correction_2) + epsilon), v, s
+
+
+_ADAM_HAT = elementwise(_adam_hat, "xpnn_adam")  # one fused kernel on CuPy
+_ADAM = elementwise(_adam, "xpnn_adam_corrected")
 
 
 OPTIMIZERS = {"gd": gd, "momentum": momentum, "rmsprop": rmsprop, "adam": adam, "sgd": sgd}
