@@ -447,18 +447,19 @@ def _per_step(make, X, y, steps, monkeypatch):
 
 @pytest.mark.parametrize("name,make,steps,launches", [
     ("mlp-adam-b200", lambda be, n: xpnn.MLPClassifier((100,), max_iter=n, tol=0, random_state=0, backend=be),
-     10, 48),
+     10, 37),
     ("mlp-adam-b200-batch-norm", lambda be, n: xpnn.MLPClassifier(
-        (100,), max_iter=n, tol=0, random_state=0, batch_norm=True, backend=be), 10, 71),
-    ("deepnet-full-batch", lambda be, n: xpnn.DeepNet((32, 16), n_iter=n, random_state=0, backend=be), 1, 45),
+        (100,), max_iter=n, tol=0, random_state=0, batch_norm=True, backend=be), 10, 60),
+    ("deepnet-full-batch", lambda be, n: xpnn.DeepNet((32, 16), n_iter=n, random_state=0, backend=be), 1, 33),
     ("deepnet-full-batch-norm", lambda be, n: xpnn.DeepNet(
-        (32, 16), n_iter=n, random_state=0, batch_norm=True, backend=be), 1, 91),
+        (32, 16), n_iter=n, random_state=0, batch_norm=True, backend=be), 1, 79),
 ])
 def test_launch_budgets_a_step(name, make, steps, launches, monkeypatch):
     """Launches a step counted like FLOPs (one array call = one kernel launch on a GPU), and at
     most one host read an epoch: a regression shows here, on the CPU. Measured when set (float32,
-    m = 2000): 92 -> 47, 127 -> 70, 52 -> 44, 102 -> 90 with the parameters in one buffer and
-    Adam fused; the budgets are those figures rounded up."""
+    m = 2000): 92 -> 36, 127 -> 59, 52 -> 33, 102 -> 79 with the parameters in one buffer and
+    Adam, the sigmoid and the binary cross-entropy fused; the budgets are those figures rounded
+    up."""
     fakecupy.install(monkeypatch)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((2000, 50)).astype(np.float32)

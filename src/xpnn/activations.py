@@ -11,6 +11,7 @@ import functools
 import math
 from typing import Any, Callable, NamedTuple
 
+from ._layout import elementwise
 from .backend import namespace, scalar
 
 
@@ -27,10 +28,14 @@ def sigmoid(Z):
     Within a few ulp in both tails (bit for bit the course's NumPy expression) down to
     Z = log(smallest normal) (-708.4 in float64, -87.3 in float32); below that the result stays
     at about the smallest normal number (2.2e-308, 1.2e-38) instead of underflowing to 0."""
-    xp = namespace(Z)
-    E = xp.exp(xp.minimum(-Z, scalar(_exp_cap(xp, Z.dtype), Z)))
-    E += 1.0  # in place on a fresh array (immutable arrays, such as JAX's, make a new one)
-    return 1.0 / E
+    return _SIGMOID(Z, _exp_cap(namespace(Z), Z.dtype))
+
+
+def _sigmoid(xp, Z, cap):
+    return 1.0 / (xp.exp(xp.minimum(-Z, scalar(cap, Z))) + 1.0)
+
+
+_SIGMOID = elementwise(_sigmoid, "xpnn_sigmoid")  # one fused kernel on CuPy
 
 
 @functools.lru_cache(maxsize=16)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple
 
+from ._layout import elementwise
 from .activations import identity, sigmoid
 from .backend import namespace, scalar
 
@@ -39,9 +40,15 @@ class Head(NamedTuple):
 def binary_cross_entropy_loss(Z, Y):
     """-[y log s(z) + (1-y) log(1-s(z))] = max(z, 0) - z y + log1p(exp(-abs(z))), summed over the
     k units: (1, m), finite for any z."""
-    xp = namespace(Z, Y)
-    loss = xp.maximum(Z, scalar(0.0, Z)) - Z * Y + xp.log1p(xp.exp(-xp.abs(Z)))
-    return loss if loss.shape[0] == 1 else xp.sum(loss, axis=0, keepdims=True)
+    loss = _BCE(Z, Y)
+    return loss if loss.shape[0] == 1 else namespace(loss).sum(loss, axis=0, keepdims=True)
+
+
+def _bce(xp, Z, Y):
+    return xp.maximum(Z, scalar(0.0, Z)) - Z * Y + xp.log1p(xp.exp(-xp.abs(Z)))
+
+
+_BCE = elementwise(_bce, "xpnn_binary_cross_entropy")  # one fused kernel on CuPy
 
 
 def softmax(Z):
