@@ -12,7 +12,8 @@ distributed = pytest.importorskip("dask.distributed")
 
 X, y = xpnn.datasets.make_planar(400, random_state=0)
 UNEVEN = ((70, 130, 200), (2,))
-MODELS = {kind: (lambda make: lambda **kw: make(**{"n_iter": 30, "cost_every": 5, "random_state": 0, **kw}))(make)
+MODELS = {kind: (lambda make: lambda **kw: make(**{"n_iter": 30, "cost_every": 5, "random_state": 0,
+                                                   **kw}))(make)
           for kind, make in COURSE.items()}
 
 
@@ -57,7 +58,8 @@ def test_lazily_loaded_on_disk_dataset(tmp_path):
     assert on_disk.numblocks == (8, 1)
     full = MODELS["deep"]().fit(on_disk, big_y)
     assert_same_fit(full, MODELS["deep"]().fit(big_X, big_y))
-    streamed = xpnn.ShallowNet(n_iter=300, batch_size=100, learning_rate=1.2, random_state=0).fit(on_disk, big_y)
+    streamed = xpnn.ShallowNet(n_iter=300, batch_size=100, learning_rate=1.2, random_state=0)
+    streamed.fit(on_disk, big_y)
     assert streamed.score(big_X, big_y) > 0.85
 
 

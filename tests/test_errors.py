@@ -43,14 +43,18 @@ FIT_TABLE = [
      "X must hold real numbers; its object array"),
     ("complex-X", X + 1j, y, {}, ValueError, "Complex data not supported"),
     ("bool-X", X > 0, y, {}, TypeError, "X must hold real numbers.*bool"),
-    ("nan-learning-rate", X, y, dict(learning_rate=np.nan), ValueError, "learning_rate must be a finite number > 0"),
+    ("nan-learning-rate", X, y, dict(learning_rate=np.nan), ValueError,
+     "learning_rate must be a finite number > 0"),
     ("zero-learning-rate", X, y, dict(learning_rate=0), ValueError, "learning_rate .* got 0"),
     ("negative-learning-rate", X, y, dict(learning_rate=-1.0), ValueError, r"learning_rate .* got -1\.0"),
     ("zero-n_iter", X, y, dict(n_iter=0), ValueError, "n_iter must be an integer >= 1; got 0"),
     ("float-n_iter", X, y, dict(n_iter=2.5), ValueError, "n_iter must be an integer"),
-    ("unknown-backend", X, y, dict(backend="tpu"), ValueError, r"unknown backend 'tpu'; choose from \['auto', 'cpu', 'gpu'"),
-    ("unknown-init", X, y, dict(init="glorot"), ValueError, r"unknown init 'glorot'; choose from \['he', 'large', 'random', 'xavier', 'zeros'\]"),
-    ("unknown-dtype", X, y, dict(dtype="float16"), ValueError, r"unknown dtype 'float16'; choose from \['float32', 'float64'\]"),
+    ("unknown-backend", X, y, dict(backend="tpu"), ValueError,
+     r"unknown backend 'tpu'; choose from \['auto', 'cpu', 'gpu'"),
+    ("unknown-init", X, y, dict(init="glorot"), ValueError,
+     r"unknown init 'glorot'; choose from \['he', 'large', 'random', 'xavier', 'zeros'\]"),
+    ("unknown-dtype", X, y, dict(dtype="float16"), ValueError,
+     r"unknown dtype 'float16'; choose from \['float32', 'float64'\]"),
     ("unknown-on_divergence", X, y, dict(on_divergence="ignore"), ValueError, "unknown on_divergence"),
 ]
 
@@ -67,7 +71,8 @@ def test_fit_rejects_bad_input(estimator, case):
 
 @pytest.mark.parametrize("estimator", [xpnn.ShallowNet, xpnn.DeepNet], ids=lambda c: c.__name__)
 def test_unknown_activation(estimator):
-    with pytest.raises(ValueError, match=r"unknown activation 'swish'; choose from \['identity', 'leaky_relu'"):
+    swish = r"unknown activation 'swish'; choose from \['identity', 'leaky_relu'"
+    with pytest.raises(ValueError, match=swish):
         estimator(activation="swish", n_iter=5).fit(X, y)
 
 
@@ -123,7 +128,8 @@ TRAIN_TABLE = [
     ("Y-shape", lambda X, Y, p: (X, Y[0], p), r"Y must be \(k, 12\)"),
     ("W-chain", lambda X, Y, p: (X[:2], Y, p), r"W1 must be \(n1, 2\).*got W1 \(4, 3\)"),
     ("missing-b", lambda X, Y, p: (X, Y, {k: v for k, v in p.items() if k != "b2"}), "must hold W1, b1"),
-    ("two-outputs", lambda X, Y, p: (X, Y, {**p, "W2": np.zeros((2, 4)), "b2": np.zeros((2, 1))}), r"output layer W2 has 2 unit\(s\) but Y has 1 row"),
+    ("two-outputs", lambda X, Y, p: (X, Y, {**p, "W2": np.zeros((2, 4)), "b2": np.zeros((2, 1))}),
+     r"output layer W2 has 2 unit\(s\) but Y has 1 row"),
     ("nan-X", lambda X, Y, p: (with_nan(X), Y, p), "X or Y contains NaN"),
 ]
 
@@ -154,7 +160,8 @@ def test_train_rejects_bad_hyperparameters(kwargs, pattern):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_huge_learning_rate_stops_with_a_clear_error(dtype):
     X_big = X * 1e3
-    with pytest.raises(xpnn.DivergenceError, match=r"at iteration \d+ with learning_rate=1000000.0; try a smaller"):
+    message = r"at iteration \d+ with learning_rate=1000000.0; try a smaller"
+    with pytest.raises(xpnn.DivergenceError, match=message):
         with np.errstate(all="ignore"):
             xpnn.DeepNet((8,), learning_rate=1e6, n_iter=300, cost_every=1, dtype=dtype).fit(X_big, y)
     with pytest.warns(xpnn.DivergenceWarning):
@@ -172,7 +179,8 @@ def test_out_of_memory_names_the_sizes_and_keeps_the_old_model(monkeypatch):
     def out_of_memory(*args, **kwargs):
         raise MemoryError("Unable to allocate 4.00 GiB")
     monkeypatch.setattr(training, "run", out_of_memory)
-    with pytest.raises(MemoryError, match=r"X is 12 x 3 float64 .* layers \[3, 8, 1\].*float32.*smaller batch"):
+    message = r"X is 12 x 3 float64 .* layers \[3, 8, 1\].*float32.*smaller batch"
+    with pytest.raises(MemoryError, match=message):
         model.fit(X * 2, y)
     for key, value in before.items():
         np.testing.assert_array_equal(model.params_[key], value)

@@ -145,7 +145,8 @@ def test_verbose_prints_course_lines(data, capsys):
     X, y = data
     MODELS["logistic"](verbose=True).fit(X, y)
     assert capsys.readouterr().out.splitlines()[:2] == [
-        "Cost after iteration 0: 0.693147", f"Cost after iteration 10: {MODELS['logistic']().fit(X, y).costs_[1]:f}"]
+        "Cost after iteration 0: 0.693147",
+        f"Cost after iteration 10: {MODELS['logistic']().fit(X, y).costs_[1]:f}"]
 
 
 def test_params_protocol_and_repr():

@@ -100,3 +100,16 @@ def test_cycle_finder_finds_a_cycle():
 @pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: _module_name(p))
 def test_module_is_small(path):
     assert len(path.read_text().splitlines()) <= 450
+
+
+def test_ruff_is_clean_over_src_tests_benchmarks_and_examples():
+    """The style CI keeps: ruff (pyproject's settings) over everything that is code."""
+    import pathlib
+    import subprocess
+    import sys
+
+    pytest.importorskip("ruff")
+    root = pathlib.Path(__file__).parents[1]
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests", "benchmarks", "examples"],
+                          cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:]

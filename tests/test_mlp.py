@@ -83,7 +83,8 @@ def test_default_settings_give_scikit_learns_model_on_every_backend(backend):
 
 
 @pytest.mark.parametrize("solver,options", [
-    ("sgd", dict(momentum=0.9, nesterovs_momentum=True)), ("sgd", dict(momentum=0.5, nesterovs_momentum=False)),
+    ("sgd", dict(momentum=0.9, nesterovs_momentum=True)),
+    ("sgd", dict(momentum=0.5, nesterovs_momentum=False)),
     ("sgd", dict(learning_rate="invscaling", learning_rate_init=0.5)), ("adam", {})],
     ids=["nesterov", "momentum", "invscaling", "adam"])
 def test_full_batch_training_equals_scikit_learns(solver, options):
@@ -92,7 +93,8 @@ def test_full_batch_training_equals_scikit_learns(solver, options):
     X, y = _digits()
     kw = dict(hidden_layer_sizes=(7,), solver=solver, batch_size=len(y), shuffle=False, max_iter=30,
               random_state=3, alpha=1e-3, **options)
-    ours, theirs = _quiet(lambda: xpnn.MLPClassifier(**kw).fit(X, y)), _quiet(lambda: sk.MLPClassifier(**kw).fit(X, y))
+    ours = _quiet(lambda: xpnn.MLPClassifier(**kw).fit(X, y))
+    theirs = _quiet(lambda: sk.MLPClassifier(**kw).fit(X, y))
     for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-10)
@@ -104,7 +106,8 @@ def test_regressor_equals_scikit_learns_and_lbfgs_goes_as_low_as_scipy():
     y = (y - y.mean()) / y.std()
     kw = dict(hidden_layer_sizes=(6,), solver="sgd", batch_size=80, shuffle=False, max_iter=25,
               random_state=0, learning_rate_init=0.01)
-    ours, theirs = _quiet(lambda: xpnn.MLPRegressor(**kw).fit(X, y)), _quiet(lambda: sk.MLPRegressor(**kw).fit(X, y))
+    ours = _quiet(lambda: xpnn.MLPRegressor(**kw).fit(X, y))
+    theirs = _quiet(lambda: sk.MLPRegressor(**kw).fit(X, y))
     np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-9, atol=1e-12)
     kw = dict(hidden_layer_sizes=(6,), solver="lbfgs", max_iter=500, tol=1e-9, random_state=0, alpha=1e-2)
     ours, theirs = xpnn.MLPRegressor(**kw).fit(X, y), sk.MLPRegressor(**kw).fit(X, y)
@@ -135,7 +138,8 @@ def test_dask_trains_the_stochastic_solvers_and_refuses_lbfgs_clearly():
     want = _quiet(lambda: xpnn.MLPClassifier(**kw).fit(X, y))
     assert got.backend_.name == "dask" and got.n_iter_ == want.n_iter_
     np.testing.assert_allclose(got.loss_curve_, want.loss_curve_, rtol=1e-9)
-    kw.update(max_iter=40, early_stopping=True, tol=0.0, n_iter_no_change=3)  # scikit-learn's rule on Dask too
+    # scikit-learn's rule on Dask too
+    kw.update(max_iter=40, early_stopping=True, tol=0.0, n_iter_no_change=3)
     got = _quiet(lambda: xpnn.MLPClassifier(**kw).fit(da.from_array(X, chunks=(50, 64)), y))
     want = _quiet(lambda: xpnn.MLPClassifier(**kw).fit(X, y))
     assert got.n_iter_ == want.n_iter_ < 40
@@ -146,7 +150,8 @@ def test_dask_trains_the_stochastic_solvers_and_refuses_lbfgs_clearly():
 
 def test_mlp_models_save_and_load(tmp_path):
     X, y = _digits()
-    for model in (xpnn.MLPClassifier((4,), max_iter=5, random_state=0), xpnn.MLPRegressor(hidden_layer_sizes=(4,), max_iter=5)):
+    for model in (xpnn.MLPClassifier((4,), max_iter=5, random_state=0),
+                  xpnn.MLPRegressor(hidden_layer_sizes=(4,), max_iter=5)):
         _quiet(lambda: model.fit(X, y))
         loaded = xpnn.load(model.save(tmp_path / "m.npz"))
         assert type(loaded) is type(model) and loaded.out_activation_ == model.out_activation_

@@ -37,8 +37,10 @@ from sklearn.utils._testing import (
 from sklearn.utils.fixes import CSR_CONTAINERS
 
 EXCLUDED = {  # test -> the private attribute of scikit-learn's it needs
-    'test_fit': "sets scikit-learn's private _coef_grads, _intercept_grads, _coef_velocity, _no_improvement_count",
-    'test_gradient': "calls scikit-learn's private _loss_grad_lbfgs (xpnn's gradients are checked in test_network.py and test_mlp.py)",
+    'test_fit': "sets scikit-learn's private _coef_grads, _intercept_grads, _coef_velocity, "
+                "_no_improvement_count",
+    'test_gradient': "calls scikit-learn's private _loss_grad_lbfgs (xpnn's gradients are checked in "
+                     "test_network.py and test_mlp.py)",
 }
 
 
@@ -78,7 +80,8 @@ def test_alpha():
 
     alpha_vectors = []
     alpha_values = np.arange(2)
-    absolute_sum = lambda x: np.sum(np.abs(x))
+    def absolute_sum(x):
+        return np.sum(np.abs(x))
 
     for alpha in alpha_values:
         mlp = MLPClassifier(hidden_layer_sizes=10, alpha=alpha, random_state=1)

@@ -51,7 +51,8 @@ def test_save_never_replaces_a_good_file_with_one_that_would_not_load(tmp_path):
 
 
 @pytest.mark.parametrize("first,then", [("gd", "adam"), ("gd", "momentum"), ("momentum", "adam"),
-                                        ("adam", "rmsprop"), ("momentum", "rmsprop"), ("rmsprop", "momentum")])
+                                        ("adam", "rmsprop"), ("momentum", "rmsprop"),
+                                        ("rmsprop", "momentum")])
 def test_a_changed_optimizer_resets_its_state_and_says_so(first, then):
     model = _fit(xpnn.DeepNet((5,), optimizer=first, learning_rate=0.01, n_iter=5, random_state=0,
                               warm_start=True), X, y)
@@ -103,7 +104,8 @@ def test_a_declared_compression_bomb_is_refused_before_reading(saved, tmp_path):
     header = _header(members)
     costs = io.BytesIO()
     np.save(costs, np.zeros(1 << 20))
-    header["arrays"]["costs"] = {"dtype": "<f8", "shape": [1 << 20], "sha256": persistence._digest(np.zeros(1 << 20))}
+    header["arrays"]["costs"] = {"dtype": "<f8", "shape": [1 << 20],
+                                 "sha256": persistence._digest(np.zeros(1 << 20))}
     _write(saved, {**members, "costs.npy": costs.getvalue()}, header)
     with pytest.raises(ValueError, match="'costs'.*allow at most 11 element"):
         xpnn.load(saved)
@@ -122,7 +124,8 @@ def test_a_declared_compression_bomb_is_refused_before_reading(saved, tmp_path):
     (lambda h: h["hyperparameters"].__setitem__("random_state", "x"), "random_state must be"),
     (lambda h: h["hyperparameters"].__setitem__("backend", "bogus"), "unknown backend 'bogus'"),
     (lambda h: h.__setitem__("version", True), "format version True"),
-], ids=["null-spec", "negative-n_iter", "huge-n_iter", "classes_object", "random_state", "backend", "version"])
+], ids=["null-spec", "negative-n_iter", "huge-n_iter", "classes_object", "random_state", "backend",
+        "version"])
 def test_crafted_headers_are_refused(saved, edit, match):
     members = _members(saved)
     header = _header(members)
@@ -150,7 +153,8 @@ def test_an_edited_header_is_caught_by_its_digest_and_duplicate_classes_are_refu
 
 @pytest.mark.parametrize("labels", [
     np.array([np.int64(3), np.int64(7)], dtype=object), np.array([np.str_("a"), np.str_("b")], dtype=object),
-    np.array([np.float64(0.5), np.float64(1.5)], dtype=object), np.array([np.bool_(False), np.bool_(True)], dtype=object),
+    np.array([np.float64(0.5), np.float64(1.5)], dtype=object),
+    np.array([np.bool_(False), np.bool_(True)], dtype=object),
 ], ids=["int64", "str_", "float64", "bool_"])
 def test_numpy_scalar_labels_save_and_load(labels, tmp_path):
     model = _fit(xpnn.DeepNet((4,), n_iter=10, random_state=0), X, labels[y])
@@ -191,7 +195,8 @@ def test_a_cost_that_explodes_is_divergence_and_a_collapsed_regressor_is_named()
     with pytest.warns(xpnn.DivergenceWarning):
         model.fit(Xd, yd)
     flat = xpnn.DeepNetRegressor((4,), random_state=0, n_iter=5)
-    flat_params = {"W1": np.zeros((4, 10)), "b1": np.zeros((4, 1)), "W2": np.zeros((1, 4)), "b2": np.ones((1, 1))}
+    flat_params = {"W1": np.zeros((4, 10)), "b1": np.zeros((4, 1)), "W2": np.zeros((1, 4)),
+                   "b2": np.ones((1, 1))}
     flat.fit(Xd[:50], yd[:50])
     flat.params_ = {k: v.copy() for k, v in flat_params.items()}
     assert "same value for every training sample" in flat._degenerate(Xd[:50], yd[:50])
@@ -232,7 +237,8 @@ def test_the_command_line_checks_arguments_and_paths_before_any_work(capsys, tmp
     from xpnn.cli import main
 
     for argv, message in ([["bench", "--backend", "nump"], "unknown backend 'nump'"],
-                          [["bench", "--compare", str(tmp_path / "missing.json")], "cannot read a benchmark run"],
+                          [["bench", "--compare", str(tmp_path / "missing.json")],
+                           "cannot read a benchmark run"],
                           [["course", "--plot", "/nonexistent/x.png"], "cannot write there"],
                           [["lesson", "broadcasting", "--out", "/proc/x"], "cannot write there"]):
         with pytest.raises(SystemExit) as exit_:
@@ -386,7 +392,8 @@ def test_a_fit_that_cannot_fit_in_memory_is_refused_before_allocating(monkeypatc
 
     X, y = np.random.default_rng(0).random((120, 4)), np.arange(120) % 3
     monkeypatch.setattr(_memory, "available_bytes", lambda backend: (2**30, "the test's 1 GiB"))
-    with pytest.raises(MemoryError, match=r"needs at least 2\.\d GiB .* more than the 1\.0 GiB of the test's"):
+    message = r"needs at least 2\.\d GiB .* more than the 1\.0 GiB of the test's"
+    with pytest.raises(MemoryError, match=message):
         xpnn.MLPClassifier((10**6,)).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # two epochs do not converge
