@@ -229,3 +229,25 @@ def test_every_fitted_attribute_survives_save_load_and_pickling(options, tmp_pat
             assert hasattr(copy, name) == hasattr(model, name) == hasattr(reference, name), name
             if hasattr(model, name):
                 assert repr(getattr(copy, name)) == repr(getattr(model, name)), name
+
+
+def test_sample_weight_is_routed_as_for_scikit_learns_mlp():
+    """With scikit-learn's metadata routing on, a requested sample_weight reaches fit through
+    GridSearchCV (clone keeps the request); an unrequested one is refused as scikit-learn does."""
+    import sklearn
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = _digits()
+    w = np.where(y == 1, 3.0, 1.0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        model = xpnn.MLPClassifier((4,), max_iter=5, random_state=0).set_fit_request(sample_weight=True)
+        model.set_score_request(sample_weight=False)
+        search = GridSearchCV(model, {"alpha": [1e-4]}, cv=2, refit=True)
+        _quiet(lambda: search.fit(X, y, sample_weight=w))
+        direct = xpnn.MLPClassifier((4,), max_iter=5, random_state=0)
+        _quiet(lambda: direct.fit(X, y, sample_weight=w))
+        np.testing.assert_allclose(search.best_estimator_.coefs_[0], direct.coefs_[0])
+        assert search.best_estimator_.get_metadata_routing().fit.requests == {"sample_weight": True}
+        unrequested = xpnn.MLPClassifier((4,), max_iter=5, random_state=0)
+        with pytest.raises(Exception, match="sample_weight"):
+            GridSearchCV(unrequested, {"alpha": [1e-4]}, cv=2).fit(X, y, sample_weight=w)

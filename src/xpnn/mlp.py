@@ -27,6 +27,7 @@ from ._mlp_rules import (ACTIVATIONS, Plateau, check_batch_size, check_optional_
 from ._parameters import (check_backend_spec, check_boolean, check_fraction, check_hidden_sizes,
                           check_non_negative_float, check_parameters, check_positive_float,
                           check_positive_int, fraction, one_of)
+from ._sklearn_face import _Absent, _RateView, _Routing, _check_as_scikit_learn
 from .backend import backend_of, namespace, to_numpy, warn
 from .exceptions import convergence_warning
 from .network import all_finite, layer_activations, n_layers
@@ -38,53 +39,7 @@ _OUT_ACTIVATIONS = {"sigmoid": "logistic", "softmax": "softmax", "identity": "id
 _STOCHASTIC = ("sgd", "adam")
 
 
-class _Absent:
-    """A method the course estimators have and scikit-learn's MLP has not: reading it raises
-    AttributeError, so ``hasattr`` is False and code that asks (``DecisionBoundaryDisplay``,
-    calibration) takes scikit-learn's path."""
-
-    def __set_name__(self, owner, name):
-        self.name = name
-
-    def __get__(self, obj, owner=None):
-        raise AttributeError(f"{(owner or type(obj)).__name__!r} object has no attribute {self.name!r} "
-                             "(as scikit-learn's MLP has none)")
-
-
-def _check_as_scikit_learn(name, hp):
-    """Where scikit-learn is installed, its own checks of its MLP's parameters first, so a bad
-    value raises its InvalidParameterError (a ValueError and a TypeError) with its message; the
-    parameters xpnn adds, and xpnn's own checks, follow either way."""
-    try:
-        from sklearn import neural_network
-        from sklearn.utils._param_validation import validate_parameter_constraints
-        constraints = getattr(neural_network, name)._parameter_constraints
-    except (ImportError, AttributeError):  # not installed, or its private checker moved
-        return
-    theirs = {k: v for k, v in hp.items() if k in constraints}
-    if isinstance(theirs.get("random_state"), np.random.Generator):  # xpnn also takes a Generator
-        del theirs["random_state"]
-    validate_parameter_constraints({k: constraints[k] for k in theirs}, theirs, caller_name=name)
-
-
-class _RateView:
-    """``learning_rate``: the rate the next epoch would start with, as scikit-learn's SGD
-    optimizer holds it (the adaptive rate's current value; invscaling's init / (t_ + 1) ** power_t)."""
-
-    def __init__(self, rate, model):
-        self._rate, self._model = rate, model
-
-    @property
-    def learning_rate(self):
-        model = self._model
-        if isinstance(self._rate, AdaptiveRate):
-            return self._rate.value
-        if model.solver == "sgd" and model.learning_rate == "invscaling":
-            return float(model.learning_rate_init) / (model.t_ + 1) ** model.power_t
-        return float(model.learning_rate_init)
-
-
-class _MLP:
+class _MLP(_Routing):
     """What both scikit-learn-named classes add to xpnn's estimator machinery."""
 
     decision_function = _Absent()
