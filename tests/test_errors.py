@@ -310,3 +310,25 @@ def test_costs_read_per_check_stay_one_per_check_without_divergence(monkeypatch)
         warnings.simplefilter("ignore")
         xpnn.DeepNet((4,), n_iter=300, random_state=0).fit(X40, y40)
     assert calls == []
+
+
+def test_a_rate_too_large_is_told_apart_from_a_stalled_cost():
+    """The course's cats with learning rates 10 (logistic regression: 0.693 -> 127 -> 630 -> ...)
+    and 5 (the deep net collapses to the base rate): the advice is to lower the rate, not to
+    raise it; a good rate gets no warning."""
+    import warnings
+
+    from xpnn.datasets import load_catvnoncat
+    from xpnn.preprocessing import flatten_images, scale_pixels
+
+    X, y, _, _, _ = load_catvnoncat()
+    X = scale_pixels(flatten_images(X))
+    too_fast = [(xpnn.LogisticRegression(learning_rate=10, n_iter=300), "try 1"),
+                (xpnn.DeepNet((20, 7, 5), learning_rate=5.0, n_iter=300, random_state=0), "try 0.5")]
+    for model, advice in too_fast:
+        message = f"cost rose instead of falling.*lower learning_rate \\({advice}"
+        with pytest.warns(xpnn.ConvergenceWarning, match=message):
+            model.fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", xpnn.ConvergenceWarning)
+        xpnn.DeepNet((20, 7, 5), n_iter=300, random_state=0).fit(X, y)

@@ -358,6 +358,16 @@ class _BaseNet(_Fitted):
         """ConvergenceWarning when the cost barely moved, or a classifier predicts one class for
         every training sample while y has several (not a symptom when weights favour a class)."""
         costs, why = self.costs_, None
+        every = self.__dict__.get("loss_curve_")
+        curve = np.asarray(every or costs, dtype=np.float64)
+        trend = rising_or_oscillating(curve, "iteration" if every else "record")
+        if trend is not None:  # a rate too large: the opposite advice to a stalled cost's
+            rate = getattr(self, "learning_rate", None)
+            lower = f"lower learning_rate (try {rate / 10:g})" if isinstance(rate, (int, float)) else \
+                "lower the learning rate"
+            warn(f"{type(self).__name__}: {trend}: the learning rate is too large for this data; {lower}, "
+                 "or standardise X (xpnn.preprocessing.standardize).", convergence_warning())
+            return
         if costs.shape[0] >= 2 and abs(costs[0] - costs[-1]) < 0.01 * abs(costs[0]):
             why = (f"the cost moved less than 1% ({costs[0]:.6g} -> {costs[-1]:.6g}) in "
                    f"{self.n_iter_} iterations")
@@ -426,4 +436,21 @@ def constant_held_out(Y_held, head, estimator, remedy):
     warn(f"{estimator}: the early-stopping hold-out's targets are constant, where R² is undefined (0 at "
          f"every check); it {remedy}", UserWarning)
     return True
+
+
+def rising_or_oscillating(curve, unit="record"):
+    """What a cost curve says of a learning rate too large, or None: it rose above its start
+    by more than 5%, or went up and down by more than 1% in more than a third of its steps."""
+    curve = curve[np.isfinite(curve)]
+    if curve.shape[0] < 3:
+        return None
+    peak = int(np.argmax(curve))
+    if curve[peak] > 1.05 * curve[0] and peak > 0:
+        return f"the cost rose instead of falling ({curve[0]:.4g} -> {curve[peak]:.4g} at {unit} {peak})"
+    steps = np.diff(curve)
+    big = np.abs(steps) > 0.01 * np.abs(curve[:-1])
+    turns = np.sum(big[1:] & big[:-1] & (np.sign(steps[1:]) != np.sign(steps[:-1])))
+    if turns > (curve.shape[0] - 2) / 3:
+        return f"the cost oscillated ({int(turns)} reversals in {curve.shape[0]} records)"
+    return None
 
