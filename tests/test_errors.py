@@ -326,7 +326,7 @@ def test_a_rate_too_large_is_told_apart_from_a_stalled_cost():
     too_fast = [(xpnn.LogisticRegression(learning_rate=10, n_iter=300), "try 1"),
                 (xpnn.DeepNet((20, 7, 5), learning_rate=5.0, n_iter=300, random_state=0), "try 0.5")]
     for model, advice in too_fast:
-        message = f"cost rose instead of falling.*lower learning_rate \\({advice}"
+        message = f"did not learn.*The cost rose instead of falling.*lower learning_rate \\({advice}"
         with pytest.warns(xpnn.ConvergenceWarning, match=message):
             model.fit(X, y)
     with warnings.catch_warnings():

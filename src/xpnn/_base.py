@@ -356,27 +356,32 @@ class _BaseNet(_Fitted):
 
     def _warn_if_not_learning(self, X, y, one_class_is_suspect=True):
         """ConvergenceWarning when the cost barely moved, or a classifier predicts one class for
-        every training sample while y has several (not a symptom when weights favour a class)."""
+        every training sample while y has several (not a symptom when weights favour a class);
+        or when the cost ended above where it began. Where the cost rose or oscillated, the
+        advice is to lower the learning rate (a stalled cost: to raise it)."""
         costs, why = self.costs_, None
         every = self.__dict__.get("loss_curve_")
         curve = np.asarray(every or costs, dtype=np.float64)
         trend = rising_or_oscillating(curve, "iteration" if every else "record")
-        if trend is not None:  # a rate too large: the opposite advice to a stalled cost's
-            rate = getattr(self, "learning_rate", None)
-            lower = f"lower learning_rate (try {rate / 10:g})" if isinstance(rate, (int, float)) else \
-                "lower the learning rate"
-            warn(f"{type(self).__name__}: {trend}: the learning rate is too large for this data; {lower}, "
-                 "or standardise X (xpnn.preprocessing.standardize).", convergence_warning())
-            return
-        if costs.shape[0] >= 2 and abs(costs[0] - costs[-1]) < 0.01 * abs(costs[0]):
+        if costs.shape[0] >= 2 and costs[-1] > 1.05 * costs[0]:
+            why = f"the cost ended above where it began ({costs[0]:.6g} -> {costs[-1]:.6g})"
+        elif costs.shape[0] >= 2 and abs(costs[0] - costs[-1]) < 0.01 * abs(costs[0]):
             why = (f"the cost moved less than 1% ({costs[0]:.6g} -> {costs[-1]:.6g}) in "
                    f"{self.n_iter_} iterations")
         elif one_class_is_suspect and not self.backend_.is_lazy:
             why = self._degenerate(X, y)
-        if why is not None:
-            warn(f"{type(self).__name__} did not learn: {why}. Standardise X (e.g. "
-                 "xpnn.preprocessing.standardize), raise learning_rate or n_iter, or try "
-                 "optimizer='adam'.", convergence_warning())
+        if why is None:
+            return
+        if trend is not None:  # a rate too large: the opposite advice to a stalled cost's
+            rate = getattr(self, "learning_rate", None)
+            advice = (f"{trend[0].upper()}{trend[1:]}: the learning rate is too large for this data; "
+                      "lower learning_rate"
+                      + (f" (try {rate / 10:g})" if isinstance(rate, (int, float)) else "")
+                      + ", or standardise X (xpnn.preprocessing.standardize)")
+        else:
+            advice = ("Standardise X (e.g. xpnn.preprocessing.standardize), raise learning_rate or "
+                      "n_iter, or try optimizer='adam'")
+        warn(f"{type(self).__name__} did not learn: {why}. {advice}.", convergence_warning())
 
     def _degenerate(self, X, y):
         """Why the fitted model is no better than a constant on (X, y), or None."""
