@@ -427,9 +427,14 @@ def test_numpy_scalar_hyperparameters_keep_a_float32_model_float32(optimizer, ba
         warnings.simplefilter("ignore", xpnn.ConvergenceWarning)
         model.fit(backend.asarray(X, "float32"), y)
     assert all(p.dtype == np.float32 for p in model.params_.values())
-    state = model._train_state[1]
-    leaves = [v for pair in state.values() for v in (pair if isinstance(pair, tuple) else (pair,))]
-    assert all(str(leaf.dtype).endswith("float32") for leaf in leaves), [leaf.dtype for leaf in leaves]
+    def leaves(tree):  # the optimizer's state: the parameter buffer and every moment
+        if isinstance(tree, dict):
+            return [leaf for v in tree.values() for leaf in leaves(v)]
+        if isinstance(tree, tuple):
+            return [leaf for v in tree for leaf in leaves(v)]
+        return [tree]
+    found = leaves(model._train_state[1])
+    assert len(found) >= 2 and all(str(leaf.dtype).endswith("float32") for leaf in found), found
 
 
 def test_every_epochs_cost_is_kept_and_read_once_per_record(monkeypatch, rng):

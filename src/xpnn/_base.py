@@ -18,6 +18,7 @@ from . import distributed, training
 from ._fitted import _Fitted, backend_key
 from ._memory import check_fits_in_memory
 from ._mlp_rules import Plateau
+from ._monitors import constant_held_out, rising_or_oscillating
 from ._state import FittedState, continuation_problem
 from ._parameters import (check_backend_spec, check_boolean, check_choice, check_dtype, check_hidden_sizes,
                           check_non_negative_float, check_parameters, check_positive_float,
@@ -27,7 +28,7 @@ from .activations import ACTIVATIONS
 from .backend import (is_out_of_memory, move_tree, out_of_memory_message, resolve_backend, rng_from,
                       to_numpy, warn)
 from .exceptions import convergence_warning
-from .heads import get_head, r2
+from .heads import get_head
 from .initializers import SCHEMES, initialize_parameters
 from .network import layer_activations
 from .optimizers import DECAYS, OPTIMIZERS, decay_schedule, get_optimizer
@@ -431,31 +432,3 @@ class _Updating:
     def __exit__(self, *exc):
         self.bar.close()
         return False
-
-
-def constant_held_out(Y_held, head, estimator, remedy):
-    """True (with a warning naming ``remedy``) when a regression head's held-out targets are
-    constant: R², the score early stopping watches, is undefined there (0 at every check)."""
-    if get_head(head).score is not r2 or Y_held.shape[0] == 0 or np.any(np.ptp(Y_held, axis=0) > 0):
-        return False
-    warn(f"{estimator}: the early-stopping hold-out's targets are constant, where R² is undefined (0 at "
-         f"every check); it {remedy}", UserWarning)
-    return True
-
-
-def rising_or_oscillating(curve, unit="record"):
-    """What a cost curve says of a learning rate too large, or None: it rose above its start
-    by more than 5%, or went up and down by more than 1% in more than a third of its steps."""
-    curve = curve[np.isfinite(curve)]
-    if curve.shape[0] < 3:
-        return None
-    peak = int(np.argmax(curve))
-    if curve[peak] > 1.05 * curve[0] and peak > 0:
-        return f"the cost rose instead of falling ({curve[0]:.4g} -> {curve[peak]:.4g} at {unit} {peak})"
-    steps = np.diff(curve)
-    big = np.abs(steps) > 0.01 * np.abs(curve[:-1])
-    turns = np.sum(big[1:] & big[:-1] & (np.sign(steps[1:]) != np.sign(steps[:-1])))
-    if turns > (curve.shape[0] - 2) / 3:
-        return f"the cost oscillated ({int(turns)} reversals in {curve.shape[0]} records)"
-    return None
-

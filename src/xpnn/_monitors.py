@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .backend import warn
 from .exceptions import DivergenceError, DivergenceWarning
-from .heads import cost_from_logits, get_head
+from .heads import cost_from_logits, get_head, r2
 from .network import all_finite, forward
 
 
@@ -89,3 +91,30 @@ class HeldOutMonitor:
         if score > self.best_score:
             self.best, self.best_score, self.best_iteration = params, score, epoch
         return self.no_improvement >= self.config.n_iter_no_change
+
+
+def constant_held_out(Y_held, head, estimator, remedy):
+    """True (with a warning naming ``remedy``) when a regression head's held-out targets are
+    constant: R², the score early stopping watches, is undefined there (0 at every check)."""
+    if get_head(head).score is not r2 or Y_held.shape[0] == 0 or np.any(np.ptp(Y_held, axis=0) > 0):
+        return False
+    warn(f"{estimator}: the early-stopping hold-out's targets are constant, where R² is undefined (0 at "
+         f"every check); it {remedy}", UserWarning)
+    return True
+
+
+def rising_or_oscillating(curve, unit="record"):
+    """What a cost curve says of a learning rate too large, or None: it rose above its start
+    by more than 5%, or went up and down by more than 1% in more than a third of its steps."""
+    curve = curve[np.isfinite(curve)]
+    if curve.shape[0] < 3:
+        return None
+    peak = int(np.argmax(curve))
+    if curve[peak] > 1.05 * curve[0] and peak > 0:
+        return f"the cost rose instead of falling ({curve[0]:.4g} -> {curve[peak]:.4g} at {unit} {peak})"
+    steps = np.diff(curve)
+    big = np.abs(steps) > 0.01 * np.abs(curve[:-1])
+    turns = np.sum(big[1:] & big[:-1] & (np.sign(steps[1:]) != np.sign(steps[:-1])))
+    if turns > (curve.shape[0] - 2) / 3:
+        return f"the cost oscillated ({int(turns)} reversals in {curve.shape[0]} records)"
+    return None
