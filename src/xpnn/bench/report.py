@@ -146,25 +146,52 @@ def format_markdown(run):
     return "\n".join(lines) + "\n"
 
 
-def plot(run, path):
-    """Log-scale bars of median time per column, one panel per group."""
+def speedups(rows):
+    """{column: (speed-up, speed-up at the median)} of a group's rows over its slowest column's
+    minimum time (the loop's, where it has one): the statistic the printed ratios use (minimum
+    times), the median giving the spread."""
+    base = max(r["min"] for r in rows)
+    return {r["column"]: (base / r["min"], base / r["median"]) for r in rows}
+
+
+def speedup_label(value):
+    """1x, 33.1x, 1,740x: three significant digits, thousands spelled out."""
+    return f"{value:,.0f}x" if value >= 100 else f"{value:.3g}x"
+
+
+def figure(run):
+    """A matplotlib ``Figure``: per group, each column's speed-up over the group's slowest
+    column (the loop, where present), from minimum times as the printed ratios are, written on
+    its bar, the median's drawn as the spread; the axis starts at 1 (no speed-up)."""
     from matplotlib.figure import Figure  # an explicit figure: the user's backend is never switched
 
     groups = list(dict.fromkeys(r["group"] for r in run["results"]))
-    fig = Figure(figsize=(8, 1.2 + 0.28 * len(run["results"])))
+    fig = Figure(figsize=(9, 1.4 + 0.32 * len(run["results"])))
     axes = fig.subplots(len(groups), 1, squeeze=False)
     for ax, group in zip(axes[:, 0], groups):
         rows = [r for r in run["results"] if r["group"] == group]
-        ax.barh([r["column"] for r in rows], [r["median"] for r in rows],
+        ups = speedups(rows)
+        best = [ups[r["column"]][0] for r in rows]
+        spread = [ups[r["column"]][0] - ups[r["column"]][1] for r in rows]
+        ax.barh([r["column"] for r in rows], [b - 1 for b in best], left=1, xerr=[spread, [0] * len(rows)],
                 color=["tab:red" if r["column"] == "loop" else "tab:green" if "gpu" in r["column"]
                        else "tab:blue" if r["column"].startswith("xpnn") else "tab:gray" for r in rows])
+        for y, b in enumerate(best):
+            ax.text(b, y, f" {speedup_label(b)}", va="center", fontsize=7)
         ax.set_xscale("log")
+        ax.set_xlim(left=1, right=max(best) * 4)
         ax.set_title(group, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.invert_yaxis()
-    axes[-1, 0].set_xlabel("median seconds per call (log scale)")
+    axes[-1, 0].set_xlabel("speed-up over the group's slowest column (minimum times; the whisker: "
+                           "at the median), log scale from 1")
     fig.tight_layout()
-    fig.savefig(path, dpi=72)
+    return fig
+
+
+def plot(run, path):
+    """Write :func:`figure` of ``run`` to ``path`` (PNG)."""
+    figure(run).savefig(path, dpi=100)
 
 
 def compare(run, old, threshold):
