@@ -74,3 +74,19 @@ def test_dask_backend_by_name_moves_numpy_input():
     model = MODELS["logistic"](backend="dask").fit(X, y)
     assert model.backend_.name == "dask"
     assert_same_fit(model, MODELS["logistic"]().fit(X, y))
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_an_empty_chunk_contributes_nothing(batch_norm):
+    """A Dask X with a chunk of 0 rows trains as the same X without it (was NaN at iteration 0,
+    or a ZeroDivisionError reported as a dead worker, with batch norm)."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((60, 3)), (rng.standard_normal(60) > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", xpnn.ConvergenceWarning)  # five iterations
+        on_dask = xpnn.DeepNet((4,), n_iter=5, batch_norm=batch_norm, random_state=0)
+        on_dask.fit(da.from_array(X, chunks=((20, 0, 40), (3,))), y)
+        on_numpy = xpnn.DeepNet((4,), n_iter=5, batch_norm=batch_norm, random_state=0).fit(X, y)
+    np.testing.assert_allclose(on_dask.params_["W1"], on_numpy.params_["W1"], rtol=1e-10, atol=1e-14)

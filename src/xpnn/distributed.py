@@ -189,7 +189,8 @@ class FullBatch(_DaskSource):
         Y, y_blocks = _persisted_rows(Y_rows, X_rows.chunks[0])
         weights, w_blocks = _persisted_rows(sample_weight, X_rows.chunks[0])
         self._keep += [Y, weights]
-        self.blocks = list(zip(X_rows.to_delayed().ravel(), y_blocks, w_blocks))
+        blocks = zip(X_rows.to_delayed().ravel(), y_blocks, w_blocks, X_rows.chunks[0])
+        self.blocks = [(x, y, w) for x, y, w, rows in blocks if rows > 0]  # an empty chunk adds nothing
 
     def epoch(self, rng):
         yield None
