@@ -403,3 +403,11 @@ def test_a_fit_that_cannot_fit_in_memory_is_refused_before_allocating(monkeypatc
     fakecupy.install(monkeypatch)
     with pytest.raises(MemoryError, match="free memory of GPU 0"):
         xpnn.MLPClassifier((10**7,), backend="cupy").fit(X, y)
+
+
+def test_early_stopping_that_leaves_no_training_rows_is_a_value_error():
+    X, y = np.random.default_rng(0).standard_normal((100, 3)), np.arange(100) % 2
+    for model in (xpnn.MLPClassifier(early_stopping=True, validation_fraction=0.999),
+                  xpnn.MLPRegressor(early_stopping=True, validation_fraction=0.999)):
+        with pytest.raises(ValueError, match="train set will be empty"):
+            model.fit(X, y)
