@@ -195,17 +195,18 @@ def plot(run, path):
 
 
 def compare(run, old, threshold):
-    """Lines comparing median times with an older run; and whether any got slower than
-    ``threshold`` times the old median."""
-    old_by = {(r["group"], r["column"]): r["median"] for r in old["results"]}
+    """Lines comparing minimum times with an older run (the least noisy statistic of separate
+    runs, and the one the ratios use); and whether any got slower than ``threshold`` times the
+    old minimum."""
+    old_by = {(r["group"], r["column"]): r["min"] for r in old["results"]}
     lines, regressed = [], False
     for r in run["results"]:
         key = (r["group"], r["column"])
         if key in old_by:
-            ratio = r["median"] / old_by[key]
+            ratio = r["min"] / old_by[key]
             flag = "  SLOWER" if ratio > threshold else ""
             regressed |= bool(flag)
-            lines.append(f"{key[0]}/{key[1]}: {ratio:.2f}x the old median{flag}")
+            lines.append(f"{key[0]}/{key[1]}: {ratio:.2f}x the old minimum{flag}")
     return lines, regressed
 
 
