@@ -4,7 +4,8 @@ convert to and from scikit-learn's own fitted MLPs.
 
 The ONNX graph is the net at inference, batch norm folded into the weights: one ``Gemm`` per layer
 (X W[l]ᵀ + b[l]) and its activation, then the head. Its names are the ones ``skl2onnx`` gives
-scikit-learn's MLPs: input ``"X"`` of shape [None, n_features_in_]; classifiers output ``"label"``
+scikit-learn's MLPs: input ``"X"`` of shape ``[None, n_features_in_]``; classifiers output
+``"label"``
 (the class labels, int64 or string; multilabel: the 0/1 matrix) and ``"probabilities"``
 ([None, n_classes]), as skl2onnx with ``zipmap=False``; with ``zipmap=True``, skl2onnx's default,
 ``"output_label"`` and ``"output_probability"`` (a list of {label: probability}); regressors

@@ -14,14 +14,14 @@ uses) without bounds, step for step:
 - a failed line search restores the previous point and restarts from -g with an empty memory;
   with the memory already empty it ends the run (``ABNORMAL_TERMINATION_IN_LNSRCH``);
 - the stopping rules, in SciPy's order after each iteration: ``max_iter`` iterations, more than
-  ``max_fun`` evaluations, max |g| <= ``gtol``, a relative reduction of f <= ``ftol``.
+  ``max_fun`` evaluations, max abs(g) <= ``gtol``, a relative reduction of f <= ``ftol``.
 
 One addition, where SciPy's behaviour is undefined: a trial step whose loss or slope is not finite
 (an overflow) is never handed to ``dcsrch``; the search halves the step towards its best point and
 never goes that far again.
 
 The vectors stay on their device; what crosses to the host is one read per evaluation of f: its
-value, the slope along d, max |g| and, on a line search's first trial, the slope at its start and
+value, the slope along d, max abs(g) and, on a line search's first trial, the slope at its start and
 ||d||.
 """
 
