@@ -39,16 +39,19 @@ def update(params, grads, state, t, optimizer, batch_moments=None, momentum=0.9)
 
 
 def _pack(tree):
-    """The arrays of ``tree`` end to end in one 1-D buffer (one concatenation)."""
+    """The arrays of ``tree`` end to end in one 1-D buffer (one concatenation), in the order of
+    their sorted names: the one order a dict has everywhere (JAX rebuilds the dicts a compiled
+    step receives with sorted keys)."""
     xp = namespace(*tree.values())
-    return xp.concat([xp.reshape(v, (-1,)) for v in tree.values()])
+    return xp.concat([xp.reshape(tree[k], (-1,)) for k in sorted(tree)])
 
 
 def _views(theta, like):
-    """{name: view of ``theta`` shaped like ``like[name]``}, in ``like``'s order (no copies)."""
-    xp, out, start = namespace(theta), {}, 0
-    for k, v in like.items():
-        size = math.prod(v.shape)
-        out[k] = xp.reshape(theta[start:start + size], tuple(v.shape))
+    """{name: view of ``theta`` shaped like ``like[name]``} (no copies), the names in ``like``'s
+    order, the buffer in their sorted order (see :func:`_pack`)."""
+    xp, views, start = namespace(theta), {}, 0
+    for k in sorted(like):
+        size = math.prod(like[k].shape)
+        views[k] = xp.reshape(theta[start:start + size], tuple(like[k].shape))
         start += size
-    return out
+    return {k: views[k] for k in like}
