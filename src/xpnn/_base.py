@@ -397,7 +397,7 @@ class _BaseNet(_Fitted):
 
         if not self.verbose or n_epochs < self._LONG_FIT:
             return contextlib.nullcontext(None)
-        from tqdm import tqdm
+        from tqdm.auto import tqdm  # a widget in a notebook, text in a terminal
 
         return _Updating(tqdm(total=n_epochs, unit="epoch", desc=type(self).__name__, leave=False))
 
