@@ -48,10 +48,6 @@ def _hidden(model):
     return "sigmoid" if name == "logistic" else name
 
 
-def _multilabel(model):
-    return model._head == "sigmoid" and model.n_outputs_ > 1
-
-
 def to_onnx(model, *, dtype="float32", opset=None, zipmap=False):
     """The fitted ``model`` (any xpnn estimator) as an ``onnx.ModelProto``.
 
@@ -98,7 +94,7 @@ def to_onnx(model, *, dtype="float32", opset=None, zipmap=False):
     graph = helper.make_graph(nodes, type(model).__name__, [helper.make_tensor_value_info(
         "X", elem, [None, model.n_features_in_])], outputs, inits)
     imports = [helper.make_opsetid("", opset or DEFAULT_OPSET)]
-    if zipmap and hasattr(model, "classes_") and not _multilabel(model):
+    if zipmap and hasattr(model, "classes_") and not model._multilabel():
         imports.append(helper.make_opsetid("ai.onnx.ml", 1))
     proto = helper.make_model(graph, opset_imports=imports, producer_name="xpnn")
     from . import __version__
@@ -119,7 +115,7 @@ def _head_nodes(model, Z, elem, nodes, inits, zipmap):
         else:
             nodes.append(helper.make_node("Identity", [Z], ["variable"]))
         return [helper.make_tensor_value_info("variable", elem, [None, k])]
-    if _multilabel(model):
+    if model._multilabel():
         nodes += [helper.make_node("Sigmoid", [Z], ["probabilities"]),
                   helper.make_node("Constant", [], ["half"], value=_scalar(helper, "half", elem, 0.5)),
                   helper.make_node("Greater", ["probabilities", "half"], ["above"]),
@@ -204,7 +200,7 @@ def to_sklearn(model):
     if hasattr(model, "classes_"):
         est = MLPClassifier(**common)
         binarizer = LabelBinarizer()
-        if _multilabel(model):
+        if model._multilabel():
             binarizer.fit(np.eye(model.n_outputs_, dtype=int))
         else:
             binarizer.fit(np.asarray(model.classes_))

@@ -167,8 +167,7 @@ class _MoreThuente:
             self.stage = 2
         if f <= ftest and abs(g) <= self.gtol * -self.ginit:
             return True, stp  # convergence: the strong Wolfe conditions hold
-        if self.bracketed and (stp <= self.stmin or stp >= self.stmax or
-                               self.stmax - self.stmin <= self.xtol * self.stmax):
+        if self._stuck(stp):
             return True, stp  # dcsrch's warnings: rounding errors, or the xtol test
         if stp == self.step_max and f <= ftest and g <= self.gtest:
             return True, stp
@@ -192,10 +191,14 @@ class _MoreThuente:
         else:
             self.stmin, self.stmax = stp + 1.1 * (stp - stx), stp + 4.0 * (stp - stx)
         stp = min(max(stp, self.step_min), self.step_max)
-        if self.bracketed and (stp <= self.stmin or stp >= self.stmax or
-                               self.stmax - self.stmin <= self.xtol * self.stmax):
+        if self._stuck(stp):
             stp = stx  # no further progress is possible: the best step so far
         return False, stp
+
+    def _stuck(self, stp):
+        """Bracketed, and stp at an end of the interval or the interval within xtol."""
+        return self.bracketed and (stp <= self.stmin or stp >= self.stmax
+                                   or self.stmax - self.stmin <= self.xtol * self.stmax)
 
 
 def _step(stx, fx, dx, sty, fy, dy, stp, fp, dp, search):
