@@ -19,6 +19,8 @@ from xpnn.bench.timing import as_vector, check
 
 PROFILE = os.environ.get("XPNN_BENCH_PROFILE", "quick")
 CASES = {(c.group, c.column): c for c in build_cases(PROFILE)}
+GPU_REASON = gpu_skip_reason()
+NO_GPU = ("gpu", "no GPU columns")  # a case that skips with the GPU's reason (also under --benchmark-only)
 
 
 @functools.cache
@@ -36,8 +38,11 @@ def _rounds(case):
     return int(min(200, max(3, PROFILES[PROFILE]["min_time"] / (time.perf_counter() - start))))
 
 
-@pytest.mark.parametrize("key", list(CASES), ids=[f"{g}/{c}" for g, c in CASES])
+@pytest.mark.parametrize("key", list(CASES) + [NO_GPU] * bool(GPU_REASON),
+                         ids=[f"{g}/{c}" for g, c in CASES] + ["gpu"] * bool(GPU_REASON))
 def test_case(benchmark, key):
+    if key == NO_GPU:
+        pytest.skip(f"no GPU columns: {GPU_REASON}")
     case = CASES[key]
     _, error = check(case, reference(case.group))
     benchmark.group = case.group
@@ -48,9 +53,5 @@ def test_case(benchmark, key):
 
 
 def test_gpu_columns_are_present_or_skipped_for_a_reason():
-    reason = gpu_skip_reason()
     has_gpu = any(c.column.startswith("xpnn-gpu") for c in CASES.values())
-    if reason:
-        assert not has_gpu
-        pytest.skip(f"no GPU columns: {reason}")
-    assert has_gpu
+    assert has_gpu == (not GPU_REASON)

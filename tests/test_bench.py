@@ -134,6 +134,27 @@ def test_the_benchmark_suite_runs(tmp_path):
     assert " passed" in done.stdout
 
 
+def test_under_benchmark_only_a_missing_gpu_is_skipped_with_its_reason(tmp_path):
+    """Not "Skipping non-benchmark": the GPU case says why there is no GPU column."""
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    pytest.importorskip("pytest_benchmark")
+    from xpnn.bench import gpu_skip_reason
+
+    if not gpu_skip_reason():
+        pytest.skip("a GPU is usable here: its columns run")
+    root = pathlib.Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "pytest", "benchmarks/test_bench.py", "-q", "-rs", "-p",
+                           "no:cacheprovider", "--benchmark-only", "-k", "gpu", "--basetemp", str(tmp_path)],
+                          cwd=root, env={**os.environ, "XPNN_BENCH_PROFILE": "smoke"}, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "no GPU columns: " + gpu_skip_reason()[:40] in done.stdout
+
+
 def test_a_failing_column_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch):
     """Every phase lands in the journal as it completes; a wrong column is marked, not fatal."""
     import xpnn.bench as bench
@@ -225,3 +246,14 @@ def test_the_chart_draws_speed_ups_from_the_tables_statistic_on_an_axis_from_1()
     labels = [t.get_text().strip() for t in ax.texts]
     assert labels == [report.speedup_label(0.5 / r["min"]) for r in rows] == ["1x", "33.1x", "37.6x"]
     assert report.speedup_label(1740.4) == "1,740x"
+
+
+def test_the_bench_extra_draws_pytest_benchmarks_histograms():
+    """``--benchmark-histogram`` draws with pygal: the bench extra brings it (pytest-benchmark's
+    own ``histogram`` extra)."""
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")
+    extras = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    assert any(dep.replace(" ", "").startswith("pytest-benchmark[histogram]") for dep in extras["bench"])

@@ -194,3 +194,15 @@ def test_a_long_verbose_fit_shows_a_progress_bar_and_still_pickles(capsys):
     err = capsys.readouterr().err
     assert "/1200" in err and "epoch/s" in err  # tqdm's bar, on stderr
     assert pickle.loads(pickle.dumps(model)).n_iter_ == 1200
+
+
+def test_a_long_verbose_fits_cost_lines_go_through_the_bar_never_between_its_redraws(monkeypatch, capsys):
+    """tqdm's ``write`` clears the bar, writes the line and redraws the bar below it: the cost
+    lines and the bar never interleave (a plain print would land in the middle of the bar)."""
+    tqdm_std = pytest.importorskip("tqdm.std")
+    lines = []
+    monkeypatch.setattr(tqdm_std.tqdm, "write", classmethod(lambda cls, s, *args, **kwargs: lines.append(s)))
+    X, y = make_planar(40, random_state=0)
+    xpnn.DeepNet((3,), n_iter=1200, cost_every=600, verbose=True, random_state=0).fit(X, y)
+    assert [line.split(":")[0] for line in lines] == ["Cost after iteration 0", "Cost after iteration 600"]
+    assert "Cost after" not in capsys.readouterr().out

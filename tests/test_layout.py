@@ -113,3 +113,18 @@ def test_ruff_is_clean_over_src_tests_benchmarks_and_examples():
     done = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests", "benchmarks", "examples"],
                           cwd=root, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_no_function_but_a_constructor_takes_more_than_12_parameters():
+    """DEVELOPERS.md's rule (``self``/``cls`` not counted; ``*args`` and ``**kwargs`` one each):
+    a function that needs more takes an options object (``xpnn.training.Options``)."""
+    long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name != "__init__":
+                a = node.args
+                names = [p.arg for p in a.posonlyargs + a.args + a.kwonlyargs if p.arg not in ("self", "cls")]
+                count = len(names) + (a.vararg is not None) + (a.kwarg is not None)
+                if count > 12:
+                    long.append(f"{_module_name(path)}.{node.name}: {count}")
+    assert long == []

@@ -102,3 +102,40 @@ def test_a_lesson_never_switches_the_users_matplotlib_backend(tmp_path):
         assert matplotlib.get_backend() == "svg"
     finally:
         matplotlib.use(before)
+
+
+def test_a_lesson_returns_its_figures_marked_when_quick_and_shows_them_in_a_notebook(tmp_path):
+    from xpnn.lessons import _common, run
+
+    result = run("hidden-sizes", out=str(tmp_path), quick=True)
+    (fig,) = result.figures
+    assert [t.get_text() for t in fig.texts] == [_common.QUICK_MARK]  # a quick picture says so
+    assert len(fig.axes) == 3 and all(ax.axison for ax in fig.axes)  # LR, 1 and 4 units: no blank panel
+    assert result["accuracy"][4] > 85  # still the dict of numbers
+    html = result._repr_html_()
+    assert html.count('<img src="data:image/png;base64,') == 1 and "accuracy" in html
+
+
+def test_a_full_runs_picture_carries_no_quick_mark(tmp_path):
+    from xpnn.lessons import _common
+
+    fig, _ = _common.figure()
+    with _common.recording(quick=False) as figures:
+        _common.save(fig, str(tmp_path), "x.png")
+    assert figures == [fig] and fig.texts == []
+
+
+def test_show_draws_the_picture_pixel_for_pixel(tmp_path):
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    from xpnn.lessons import run, show
+
+    run("broadcasting", out=str(tmp_path), quick=True)
+    fig = show("broadcasting", out=str(tmp_path))
+    try:
+        height, width = plt.imread(tmp_path / "broadcasting.png").shape[:2]
+        assert tuple(fig.get_size_inches() * fig.dpi) == pytest.approx((width, height))
+        assert fig.axes[0].get_position().bounds == (0, 0, 1, 1)
+    finally:
+        plt.close(fig)

@@ -40,9 +40,11 @@ def _reference(name, p, gs, lr=0.01, b1=0.9, b2=0.999, eps=1e-8):
         elif name == "sgd":  # scikit-learn's SGDOptimizer: momentum 0.9 with Nesterov's update
             v = 0.9 * v - lr * g
             p = p + (0.9 * v - lr * g)
-        else:
+        elif name == "adam":
             v, s = b1 * v + (1 - b1) * g, b2 * s + (1 - b2) * g * g
             p = p - lr * (v / (1 - b1 ** t)) / (np.sqrt(s / (1 - b2 ** t)) + eps)
+        else:
+            raise ValueError(f"no reference update for optimizer {name!r}: write it out here")
     return p
 
 

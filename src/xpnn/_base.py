@@ -10,41 +10,38 @@ transposes once, as a view, to the course's notation.
 from __future__ import annotations
 
 import inspect
-import math
 import numbers
 import numpy as np
 
-from . import distributed, training
+from ._driver import CourseRules, Task, train
 from ._fitted import _Fitted, backend_key
 from ._memory import check_fits_in_memory
-from ._mlp_rules import Plateau
-from ._monitors import constant_held_out, rising_or_oscillating
+from ._monitors import rising_or_oscillating
 from ._state import FittedState, continuation_problem
-from ._parameters import (check_backend_spec, check_boolean, check_choice, check_dtype, check_hidden_sizes,
+from ._parameters import (check_backend_spec, check_boolean, check_dtype, check_hidden_sizes,
                           check_non_negative_float, check_parameters, check_positive_float,
-                          check_positive_int, check_rates, check_seed, fraction, one_of, optional)
-from ._validation import check_sample_weight, check_X, combine_weights, feature_names, stratified_split
-from .activations import ACTIVATIONS
-from .backend import (is_out_of_memory, move_tree, out_of_memory_message, resolve_backend, rng_from,
-                      to_numpy, warn)
+                          check_positive_int, check_rates, check_seed, check_solver, fraction, one_of,
+                          optional)
+from ._validation import check_sample_weight, check_X, combine_weights, feature_names
+from .activations import NAMES, canonical
+from .backend import is_out_of_memory, move_tree, out_of_memory_message, resolve_backend, to_numpy, warn
 from .exceptions import convergence_warning
-from .heads import get_head
-from .initializers import SCHEMES, initialize_parameters
-from .network import layer_activations
-from .optimizers import DECAYS, OPTIMIZERS, decay_schedule, get_optimizer
-from .optimizers import hyperparameters as optimizer_hyperparameters
+from .initializers import SCHEMES
+from .optimizers import DECAYS
 
 
 class _BaseNet(_Fitted):
     """Shared fit/predict for the course's nets; subclasses say which layers they have."""
 
+    _rules = CourseRules  # how this family sets training up (the one driver reads it)
+
     # Every constructor parameter with a constraint, declared once (scikit-learn's
     # _parameter_constraints): fit and model files both check them here.
     _PARAMETERS = {
         "learning_rate": check_positive_float, "n_iter": check_positive_int,
-        "cost_every": check_positive_int, "init": one_of(SCHEMES), "activation": one_of(ACTIVATIONS),
+        "cost_every": check_positive_int, "init": one_of(SCHEMES), "activation": one_of(NAMES),
         "on_divergence": one_of({"raise", "warn"}), "batch_size": optional(check_positive_int),
-        "optimizer": lambda v, n: v if v == "lbfgs" else check_choice(v, n, OPTIMIZERS),
+        "optimizer": check_solver,
         "learning_rate_decay": optional(one_of(DECAYS)),
         "decay_rate": check_positive_float, "decay_interval": check_positive_int,
         "beta_1": fraction(upper_open=True), "beta_2": fraction(upper_open=True),
@@ -61,7 +58,8 @@ class _BaseNet(_Fitted):
         return ()
 
     def _hidden_activation(self):
-        return getattr(self, "activation", "relu")
+        """The hidden layers' activation, by its name in :data:`xpnn.activations.ACTIVATIONS`."""
+        return canonical(getattr(self, "activation", "relu"))
 
     # ----------------------------------------------------------- parameters protocol
     @classmethod
@@ -123,14 +121,6 @@ class _BaseNet(_Fitted):
                              f"got {dropout!r}")
         return [fraction(upper_open=True)(rate, "dropout") for rate in rates]
 
-    def _optimizer(self, hp, steps_per_epoch):
-        """The optimizer ``hp["optimizer"]`` with the hyperparameters it declares (those the
-        estimator has, by name; the others keep the optimizer's defaults)."""
-        rate = decay_schedule(hp["learning_rate"], hp["learning_rate_decay"], decay_rate=hp["decay_rate"],
-                              decay_interval=hp["decay_interval"], steps_per_epoch=steps_per_epoch)
-        name = hp["optimizer"]
-        return get_optimizer(name, rate, **{k: hp[k] for k in optimizer_hyperparameters(name) if k in hp})
-
     # ------------------------------------------------------------------------ fitting
     def fit(self, X, y, sample_weight=None, *, callback=None):
         """Train for ``n_iter`` iterations (epochs with ``batch_size``), or fewer with early
@@ -188,7 +178,8 @@ class _BaseNet(_Fitted):
              incremental=False):
         """Validate, train and publish. ``warm``: continue from the fitted state where it still
         fits the data and hyperparameters (a warm fit that no longer fits starts afresh, with a
-        warning; ``incremental``, partial_fit, raises instead)."""
+        warning; ``incremental``, partial_fit, raises instead). Returns the fit's rules object
+        (what it recorded: :class:`xpnn._mlp_rules.ScikitLearnRules`'s ``run``)."""
         hp = self._hyperparameters()
         hp["dtype"] = self._dtype_for(X, hp)
         backend = resolve_backend(self.backend, X, strict=getattr(self, "strict", False))
@@ -218,12 +209,14 @@ class _BaseNet(_Fitted):
                 warn(f"warm_start cannot continue this {type(self).__name__}: {problem}; it starts "
                      "afresh", UserWarning)
                 warm = False
-        check_fits_in_memory(type(self).__name__, backend, dims, self._batch_rows(hp, Xb.shape[0]),
-                             hp["dtype"], self._optimizer_name(hp))
+        rules = self._rules(self, hp)
+        check_fits_in_memory(type(self).__name__, backend, dims, rules.batch_rows(Xb.shape[0]),
+                             hp["dtype"], rules.solver)
         try:
-            with self._progress_bar(n_epochs) as progress, backend.on_device():
-                result = self._train(hp, backend, Xb, Y, weights, dims, head, self._reporter(callback),
-                                     n_epochs, warm, early_stopping, progress)
+            with self._progress_bar(n_epochs) as bar, backend.on_device():
+                report = self._reporter(callback, print if bar is None else bar.write)
+                result = train(rules, Task(backend, Xb, Y, weights, dims, head, n_epochs, warm,
+                                           early_stopping, report, None if bar is None else bar.update))
         except Exception as exc:
             if is_out_of_memory(exc):
                 raise MemoryError(out_of_memory_message(type(self).__name__, backend, dims, Xb.shape[0],
@@ -241,70 +234,9 @@ class _BaseNet(_Fitted):
         curve = None if result.curve is None else \
             (list(self.__dict__.get("loss_curve_", [])) if warm else []) + list(result.curve)
         self._publish(state, backend, device_params=result.params,
-                      train_state=(backend_key(backend), result.state, result.t, self._optimizer_name(hp)),
+                      train_state=(backend_key(backend), result.state, result.t, rules.solver),
                       loss_curve=curve)
-        return self
-
-    def _train(self, hp, backend, Xb, Y, weights, dims, head, callback, n_epochs, warm, early_stopping,
-               progress=None):
-        """Initialise (or continue) and train on the backend; Xb is (m, n_x) rows, Y (m, k) and
-        weights (m,) (or None) host arrays. Returns a :class:`xpnn.training.Result`."""
-        activations = layer_activations(len(dims) - 1, self._hidden_activation(), head)
-        state, t = self._continued_state(backend, hp["dtype"], hp["optimizer"]) if warm else (None, 0)
-        seed = rng_from(self.random_state).integers(2**63)  # shuffles and dropout masks
-        host = backend.is_lazy  # parameters stay on the host, where the client updates them
-        if warm:
-            params = self._warm_params(backend, hp["dtype"])
-        else:
-            params = initialize_parameters(dims, scheme=hp["init"], seed=self.random_state,
-                                           backend="numpy" if host else backend, dtype=hp["dtype"],
-                                           batch_norm=self._batch_norm())
-        if hp["optimizer"] == "lbfgs":
-            return self._train_lbfgs(hp, backend, Xb, Y, weights, params, activations, head, n_epochs,
-                                     early_stopping, callback)
-        plateau = None  # tol given without early stopping: stop when the training loss stalls
-        if hp["tol"] is not None and not early_stopping:
-            plateau = Plateau(hp, hp["learning_rate"], False, False, None)
-        validation = None
-        rows = None  # with early stopping: the training rows, trained on in place (no copy of X)
-        if early_stopping:
-            rows, validation = self._hold_out(hp, backend, Xb, Y, head)
-            if host:  # Dask: the training rows as their own lazy array
-                weights = None if weights is None else weights[rows]
-                Xb, Y = backend.take_rows(Xb, rows), Y[rows]
-                rows = None
-        m = Xb.shape[0] if rows is None else rows.shape[0]
-        steps = 1 if hp["batch_size"] is None else math.ceil(m / hp["batch_size"])
-        options = dict(optimizer=self._optimizer(hp, steps), n_epochs=n_epochs, head=head,
-                       batch_size=hp["batch_size"], alpha=hp["alpha"], dropout=hp["dropout"],
-                       random_state=seed if t == 0 else [seed, t], cost_every=hp["cost_every"],
-                       on_divergence=hp["on_divergence"], callback=callback, state=state, t=t,
-                       learning_rate=hp["learning_rate"], early_stopping=validation, curve=True,
-                       on_epoch=plateau, progress=progress,
-                       batch_norm_momentum=hp.get("batch_norm_momentum", 0.9))
-        if host:  # Dask: gradients from a map-reduce over the chunks
-            return distributed.train(Xb, Y, params, activations, sample_weight=weights, **options)
-        S = None if weights is None else backend.asarray(weights.reshape(1, -1), dtype=hp["dtype"])
-        return training.run(Xb.T, backend.asarray(Y.T, dtype=hp["dtype"]), params, activations, S=S,
-                            rows=rows, **options)
-
-    def _train_lbfgs(self, hp, backend, Xb, Y, weights, params, activations, head, n_epochs,
-                     early_stopping, callback):
-        """optimizer="lbfgs": full-batch L-BFGS for at most n_iter iterations, stopping when no
-        gradient component exceeds ``tol``; ``costs_`` holds the cost after every
-        ``cost_every``-th iteration."""
-        unsupported = [name for name, on in (("batch_size", hp["batch_size"] is not None),
-                                             ("dropout", any(hp["dropout"])),
-                                             ("early_stopping", early_stopping),
-                                             ("Dask input", backend.is_lazy)) if on]
-        if unsupported:
-            raise ValueError(f"optimizer='lbfgs' is full-batch and deterministic: it does not combine with "
-                             f"{', '.join(unsupported)}")
-        S = None if weights is None else backend.asarray(weights.reshape(1, -1), dtype=hp["dtype"])
-        result, _ = training.run_lbfgs(Xb.T, backend.asarray(Y.T, dtype=hp["dtype"]), params, activations,
-                                       head=head, S=S, alpha=hp["alpha"], max_iter=n_epochs,
-                                       tol=1e-4 if hp["tol"] is None else hp["tol"], callback=callback)
-        return result._replace(costs=result.costs[hp["cost_every"] - 1::hp["cost_every"]])
+        return rules
 
     def _warm_params(self, backend, dtype):
         """The fitted parameters to continue from, on ``backend`` in ``dtype`` (the host's NumPy
@@ -312,18 +244,6 @@ class _BaseNet(_Fitted):
         if backend.is_lazy:
             return {k: np.asarray(v, dtype=dtype) for k, v in self.params_.items()}
         return {k: backend.asarray(v, dtype=dtype) for k, v in self._params_on(backend).items()}
-
-    @staticmethod
-    def _batch_rows(hp, m):
-        """The examples one step holds: a mini-batch, or all m (full batch, L-BFGS)."""
-        batch = hp.get("batch_size")
-        if batch is None or (hp.get("solver", hp.get("optimizer")) == "lbfgs"):
-            return m
-        return min(200 if batch == "auto" else int(batch), m)
-
-    @staticmethod
-    def _optimizer_name(hp):
-        return hp["optimizer"]
 
     def _continued_state(self, backend, dtype, optimizer):
         """The optimizer state and step count of the last fit, on ``backend``; none (with a
@@ -336,24 +256,6 @@ class _BaseNet(_Fitted):
         if state is None or key == backend_key(backend):
             return state, t
         return move_tree(state, None if backend.is_lazy else backend, dtype), t
-
-    def _hold_out(self, hp, backend, Xb, Y, head):
-        """The training rows and the early-stopping validation set (its rows gathered; stratified
-        by class where the head says each sample's class)."""
-        index = get_head(head).class_index(Y.T)
-        strata = np.zeros(Y.shape[0], dtype=int) if index is None else np.asarray(index)
-        train, held = stratified_split(strata, hp["validation_fraction"], rng_from(self.random_state))
-        if held.shape[0] < 2 or train.shape[0] < 1:
-            raise ValueError(f"early_stopping cannot work here: validation_fraction="
-                             f"{hp['validation_fraction']} of {Y.shape[0]} samples holds out {held.shape[0]} "
-                             "(at least 2 are needed, and 1 to train on); use more samples, a larger "
-                             "validation_fraction, or early_stopping=False")
-        X_val = backend.take_rows(Xb, held)
-        checks = math.ceil(hp["n_iter_no_change"] / hp["cost_every"])  # patience counted in epochs
-        by_loss = constant_held_out(Y[held], head, type(self).__name__, "judges the held-out loss instead")
-        validation = training.EarlyStopping(X_val.T, backend.asarray(Y[held].T, dtype=hp["dtype"]),
-                                            checks, 1e-4 if hp["tol"] is None else hp["tol"], by_loss=by_loss)
-        return train, validation
 
     def _warn_if_not_learning(self, X, y, one_class_is_suspect=True):
         """ConvergenceWarning when the cost barely moved, or a classifier predicts one class for
@@ -392,43 +294,31 @@ class _BaseNet(_Fitted):
 
     def _progress_bar(self, n_epochs):
         """A tqdm bar over the epochs of a long verbose fit (its ``update`` is the loop's
-        ``progress``: a host counter, no device read); else a do-nothing stand-in."""
+        ``progress``: a host counter, no device read), closed at the end; else None."""
         import contextlib
 
         if not self.verbose or n_epochs < self._LONG_FIT:
             return contextlib.nullcontext(None)
         from tqdm.auto import tqdm  # a widget in a notebook, text in a terminal
 
-        return _Updating(tqdm(total=n_epochs, unit="epoch", desc=type(self).__name__, leave=False))
+        return contextlib.closing(tqdm(total=n_epochs, unit="epoch", desc=type(self).__name__, leave=False))
 
-    def _reporter(self, callback):
+    def _reporter(self, callback, write=print):
         """``callback`` preceded by the course's line for each recorded cost when verbose
-        ("iteration" for full batch, "epoch" with mini-batches)."""
+        ("iteration" for full batch, "epoch" with mini-batches), written by ``write`` (a
+        progress bar's, which clears the bar, writes the line and redraws the bar below it)."""
         if not self.verbose:
             return callback
         unit = "iteration" if getattr(self, "batch_size", None) is None else "epoch"
 
         def report(i, cost):
-            print(f"Cost after {unit} {i}: {cost:f}")
+            write(f"Cost after {unit} {i}: {cost:f}")
             return None if callback is None else callback(i, cost)
         return report
+
 
 def assign(estimator, values):
     """Set every constructor parameter from the __init__'s ``locals()`` (scikit-learn's rule:
     __init__ stores its arguments unchanged and does nothing else)."""
     for name in estimator._param_names():
         setattr(estimator, name, values[name])
-
-
-class _Updating:
-    """A tqdm bar as a context manager that yields its ``update``."""
-
-    def __init__(self, bar):
-        self.bar = bar
-
-    def __enter__(self):
-        return self.bar.update
-
-    def __exit__(self, *exc):
-        self.bar.close()
-        return False

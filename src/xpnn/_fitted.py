@@ -14,7 +14,7 @@ from .backend import backend_of, device_of, is_host_array, move_tree, namespace,
 from .exceptions import not_fitted_error
 from .heads import HEADS, get_head
 from .network import forward, layer_activations, n_layers
-from .normalization import parameter_shapes
+from .normalization import normalized_layers, parameter_shapes
 
 
 class _Fitted:
@@ -102,7 +102,7 @@ class _Fitted:
             raise ValueError(f"parameter shapes {got} (dtype {dtypes}), expected {want} ({dtype})")
         if not all(np.all(np.isfinite(v)) for v in state.params.values()):
             raise ValueError("its parameters hold NaN or infinity")
-        if any(np.any(v <= 0) for k, v in state.params.items() if k.startswith("var")):
+        if any(np.any(state.params[f"var{l}"] <= 0) for l in normalized_layers(state.params)):
             raise ValueError("a batch-norm running variance is negative or zero")
         names = state.feature_names
         if names is not None and (len(names) != state.n_features_in or len(set(names)) != len(names)):

@@ -71,8 +71,9 @@ class _Classifier(_BaseNet):
             raise ValueError("classes must be passed on the first call to partial_fit: all the "
                              "labels y can take (one batch may not show every class)")
         self._check_partial_fit_classes(classes)
-        return self._fit(X, y, sample_weight, None, n_epochs=1, warm=not first,
-                         early_stopping=False, classes=classes, incremental=True)
+        self._fit(X, y, sample_weight, None, n_epochs=1, warm=not first, early_stopping=False,
+                  classes=classes, incremental=True)
+        return self
 
     def _check_partial_fit_classes(self, classes):
         """A later partial_fit may repeat ``classes``, not change them (scikit-learn's rule)."""
@@ -172,8 +173,9 @@ class _Regressor(_BaseNet):
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch of training (one step for full batch), continuing from the current
         parameters and optimizer state; the first call initialises the net."""
-        return self._fit(X, y, sample_weight, None, n_epochs=1, warm=hasattr(self, "params_"),
-                         early_stopping=False, incremental=True)
+        self._fit(X, y, sample_weight, None, n_epochs=1, warm=hasattr(self, "params_"),
+                  early_stopping=False, incremental=True)
+        return self
 
     def predict(self, X):
         """Predictions of shape (n_samples,) for a 1-D y at fit, else (n_samples, n_outputs)."""

@@ -1,6 +1,8 @@
 """scikit-learn's MLP rules that :mod:`xpnn.mlp` follows: its parameter checks, its weight
 initialisation, its hold-out (``train_test_split``) and per-epoch shuffles drawn from the same
-RandomState, its learning-rate schedules and its per-epoch plateau rule on the training loss."""
+RandomState, its learning-rate schedules — gathered in :class:`ScikitLearnRules`, which the one
+driver (:mod:`xpnn._driver`) reads — and its per-epoch plateau rule on the training loss
+(:class:`xpnn._monitors.Plateau`)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,15 @@ import numbers
 
 import numpy as np
 
+from ._driver import Rules
+from ._monitors import AdaptiveRate, Plateau
 from ._parameters import check_choice, check_positive_int
-from .optimizers import decay_schedule
-
-ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
-
+from .backend import warn
+from .network import all_finite
+from .normalization import add_batch_norm
+from .optimizers import decay_schedule, get_optimizer
+from .optimizers import hyperparameters as optimizer_hyperparameters
+from .training import EarlyStopping
 
 def check_patience(value, name):
     if value == math.inf:
@@ -117,7 +123,7 @@ def glorot_uniform(dims, activation, rs):
     """scikit-learn's initialisation: W and b uniform in ±sqrt(factor / (fan_in + fan_out)),
     factor 2 for logistic units, else 6, drawn from ``rs`` layer by layer (weights, then
     biases), in float64. Returned in course notation."""
-    factor = 2.0 if activation == "logistic" else 6.0
+    factor = 2.0 if activation in ("logistic", "sigmoid") else 6.0
     params = {}
     for l, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:]), start=1):
         bound = math.sqrt(factor / (fan_in + fan_out))
@@ -126,54 +132,117 @@ def glorot_uniform(dims, activation, rs):
     return params
 
 
-class AdaptiveRate:
-    """The "adaptive" learning rate: the current value, divided by 5 on a plateau."""
+class ScikitLearnRules(Rules):
+    """scikit-learn's MLP rules for the one driver (:func:`xpnn._driver.train`): Glorot-uniform
+    weights, the hold-out, the per-epoch shuffles and (for Dask) the seed all drawn from the one
+    RandomState of ``random_state``, in scikit-learn's order; its batch size and learning-rate
+    schedules; its plateau rule; what its fitted attributes record (``run``)."""
 
-    def __init__(self, value):
-        self.value = value
+    def __init__(self, estimator, hp):
+        super().__init__(estimator, hp)
+        self.rs, self.run = random_state_of(estimator.random_state), None
 
-    def __call__(self, t):
-        return self.value
+    @property
+    def solver(self):
+        return self.hp["solver"]
+
+    @property
+    def base_rate(self):
+        return self.hp["learning_rate_init"]
+
+    def batch_size(self, m):
+        batch = min(200, m) if self.hp["batch_size"] == "auto" else self.hp["batch_size"]
+        return min(batch, m)
+
+    def initial(self, dims, backend):
+        initial = glorot_uniform(dims, self.estimator._hidden_activation(), self.rs)
+        initial = add_batch_norm(initial) if self.estimator._batch_norm() else initial
+        host = backend.is_lazy  # Dask: the parameters stay on the host
+        dtype = self.hp["dtype"]
+        return {k: np.asarray(v, dtype=dtype) if host else backend.asarray(v, dtype=dtype)
+                for k, v in initial.items()}
+
+    def hold_out(self, Y, head):
+        """``train_test_split`` with this fit's RandomState, stratified for a single-output
+        classifier; (training rows, held-out rows) in its order; at least two held out."""
+        stratify = self.estimator._stratified_hold_out and Y.shape[1] == 1
+        rows, held = train_test_rows(Y.shape[0], self.hp["validation_fraction"], self.rs,
+                                     strata=Y[:, 0] > 0.5 if stratify else None)
+        if held.shape[0] < 2:
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' or the "
+                             "size of your dataset.")
+        return rows, held
+
+    def early_stopping(self, X_val, Y_val, head, backend):
+        hp = self.hp
+        return EarlyStopping(X_val, backend.asarray(Y_val.T, dtype=hp["dtype"]), hp["n_iter_no_change"] + 1,
+                             hp["tol"], inclusive=True)
+
+    def optimizer(self, m, steps_per_epoch, backend):
+        """The solver with the hyperparameters it declares, by name (Adam in scikit-learn's
+        form, ε added to the corrected root); sgd's "invscaling" and "adaptive" rates."""
+        hp, name = self.hp, self.solver
+        if self.hp["batch_size"] != "auto" and hp["batch_size"] > m:
+            warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
+                 UserWarning)
+        rate = hp["learning_rate_init"]
+        if name == "sgd" and hp["learning_rate"] == "adaptive":
+            rate = AdaptiveRate(rate)
+            if backend.is_compiled:
+                raise ValueError(f"learning_rate='adaptive' changes the rate from the host between epochs, "
+                                 f"which the compiled {backend.name} step cannot follow; use 'constant' or "
+                                 "'invscaling' there, or another backend")
+        elif name == "sgd" and hp["learning_rate"] == "invscaling":
+            rate = decay_schedule(rate, "invscaling", decay_rate=hp["power_t"], decay_interval=m,
+                                  steps_per_epoch=steps_per_epoch)
+        self.rate = rate
+        declared = optimizer_hyperparameters(name)
+        options = {k: hp[k] for k in declared if k in hp}
+        if "epsilon_hat" in declared:
+            options["epsilon_hat"] = True
+        return get_optimizer(name, rate, **options)
+
+    def loop_options(self, task):
+        self.plateau = Plateau(self.hp, self.rate, bool(self.estimator.verbose), task.early_stopping,
+                               self.estimator.__dict__.get("best_loss_") if task.warm else None)
+        self.n_epochs = task.n_epochs
+        return dict(cost_every=1, on_divergence="continue", callback=self.plateau)
+
+    def seed(self, t, backend):
+        """Dask's chunk order: a seed drawn from the RandomState; else none (the shuffles are
+        :meth:`shuffle`'s)."""
+        return int(self.rs.randint(2**31 - 1)) if backend.is_lazy else None
+
+    def shuffle(self):
+        """scikit-learn's shuffles: each epoch's order from the RandomState of the weights."""
+        return EpochShuffle(self.rs) if self.hp["shuffle"] else False
+
+    def after_stochastic(self, result, m, validation):
+        plateau = self.plateau
+        self.run = {"losses": list(result.costs), "n_samples": m, "stopped": plateau.stopped or (
+            validation is not None and len(result.costs) < self.n_epochs),
+            "best_loss": plateau.best, "scores": result.validation_scores or [],
+            "no_improvement": plateau.count, "rate": self.rate}
+        return _finite(result)
+
+    def check_lbfgs(self, task):
+        if task.backend.is_lazy:
+            raise ValueError("solver='lbfgs' does not run on Dask input (its line search needs the "
+                             "whole data per evaluation); use solver='sgd' or 'adam', or compute X")
+
+    def lbfgs_options(self, task):
+        report = (lambda i, cost: print(f"Iteration {i}, loss = {cost:.8f}")) if self.estimator.verbose \
+            else None
+        return dict(max_fun=self.hp["max_fun"], tol=self.hp["tol"], callback=report)
+
+    def after_lbfgs(self, result, solution):
+        self.run = {"n_iter": min(solution.n_iter, self.hp["max_iter"]), "loss": solution.f,
+                    "status": solution.status, "message": solution.message}
+        return _finite(result)
 
 
-def schedule(hp, m, steps_per_epoch):
-    lr0 = hp["learning_rate_init"]
-    if hp["solver"] != "sgd" or hp["learning_rate"] == "constant":
-        return lr0
-    if hp["learning_rate"] == "adaptive":
-        return AdaptiveRate(lr0)
-    return decay_schedule(lr0, "invscaling", decay_rate=hp["power_t"], decay_interval=m,
-                          steps_per_epoch=steps_per_epoch)
-
-
-class Plateau:
-    """scikit-learn's per-epoch rule on the training loss: an epoch that does not lower the best
-    loss by ``tol`` counts; after more than ``n_iter_no_change`` of them in a row, stop (or, with
-    the adaptive rate, divide it by 5 while it is above 1e-6). Prints the verbose lines."""
-
-    def __init__(self, hp, rate, verbose, early_stopping, best):
-        self.tol, self.patience, self.rate = hp["tol"], hp["n_iter_no_change"], rate
-        self.verbose, self.early_stopping = verbose, early_stopping
-        self.best, self.count, self.stopped = (np.inf if best is None else best), 0, False
-
-    def __call__(self, epoch, loss):
-        if self.verbose:
-            print(f"Iteration {epoch + 1}, loss = {loss:.8f}")
-        if self.early_stopping:
-            return None
-        self.count = self.count + 1 if loss > self.best - self.tol else 0
-        self.best = min(self.best, loss)
-        if self.count <= self.patience:
-            return None
-        what = (f"Training loss did not improve more than tol={self.tol:f} for {self.patience} "
-                "consecutive epochs.")
-        if isinstance(self.rate, AdaptiveRate) and self.rate.value > 1e-6:
-            self.rate.value /= 5.0
-            self.count = 0
-            if self.verbose:
-                print(f"{what} Setting learning rate to {self.rate.value:f}")
-            return None
-        if self.verbose:
-            print(what + " Stopping.")
-        self.stopped = True
-        return False
+def _finite(result):
+    if not all_finite(result.params):
+        raise ValueError("Solver produced non-finite parameter weights. The input data may contain "
+                         "large values and need to be preprocessed.")
+    return result

@@ -118,3 +118,46 @@ def rising_or_oscillating(curve, unit="record"):
     if turns > (curve.shape[0] - 2) / 3:
         return f"the cost oscillated ({int(turns)} reversals in {curve.shape[0]} records)"
     return None
+
+
+class AdaptiveRate:
+    """The "adaptive" learning rate: the current value, divided by 5 on a plateau."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __call__(self, t):
+        return self.value
+
+
+class Plateau:
+    """scikit-learn's per-epoch rule on the training loss: an epoch that does not lower the best
+    loss by ``tol`` counts; after more than ``n_iter_no_change`` of them in a row, stop (or, with
+    the adaptive rate, divide it by 5 while it is above 1e-6). Prints the verbose lines."""
+
+    def __init__(self, hp, rate, verbose, early_stopping, best):
+        self.tol, self.patience, self.rate = hp["tol"], hp["n_iter_no_change"], rate
+        self.verbose, self.early_stopping = verbose, early_stopping
+        self.best, self.count, self.stopped = (np.inf if best is None else best), 0, False
+
+    def __call__(self, epoch, loss):
+        if self.verbose:
+            print(f"Iteration {epoch + 1}, loss = {loss:.8f}")
+        if self.early_stopping:
+            return None
+        self.count = self.count + 1 if loss > self.best - self.tol else 0
+        self.best = min(self.best, loss)
+        if self.count <= self.patience:
+            return None
+        what = (f"Training loss did not improve more than tol={self.tol:f} for {self.patience} "
+                "consecutive epochs.")
+        if isinstance(self.rate, AdaptiveRate) and self.rate.value > 1e-6:
+            self.rate.value /= 5.0
+            self.count = 0
+            if self.verbose:
+                print(f"{what} Setting learning rate to {self.rate.value:f}")
+            return None
+        if self.verbose:
+            print(what + " Stopping.")
+        self.stopped = True
+        return False

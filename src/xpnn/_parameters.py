@@ -44,6 +44,14 @@ def check_choice(value, name, choices):
     return value
 
 
+def check_solver(value, name):
+    """An optimizer's name: "lbfgs" or one of :data:`xpnn.optimizers.OPTIMIZERS` (read at check
+    time: a registered optimizer is accepted at once, by every estimator)."""
+    from .optimizers import OPTIMIZERS
+
+    return value if value == "lbfgs" else check_choice(value, name, OPTIMIZERS)
+
+
 def check_hidden_sizes(value, name):
     """Hidden layer sizes: an int or a sequence of ints >= 1, as a tuple."""
     sizes = (value,) if isinstance(value, numbers.Integral) else value

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._mlp_rules import AdaptiveRate
+from ._monitors import AdaptiveRate
+from .activations import NAMES
+from .optimizers import OPTIMIZERS
 
 
 def _check_as_scikit_learn(name, hp):
     """Where scikit-learn is installed, its own checks of its MLP's parameters first, so a bad
     value raises its InvalidParameterError (a ValueError and a TypeError) with its message; the
-    parameters xpnn adds, and xpnn's own checks, follow either way."""
+    parameters xpnn adds, and xpnn's own checks, follow either way. An activation or solver
+    from xpnn's tables (:data:`xpnn.activations.ACTIVATIONS`, :data:`xpnn.optimizers.OPTIMIZERS`)
+    that scikit-learn lacks is xpnn's to check."""
     try:
         from sklearn import neural_network
         from sklearn.utils._param_validation import validate_parameter_constraints
@@ -22,6 +26,9 @@ def _check_as_scikit_learn(name, hp):
     theirs = {k: v for k, v in hp.items() if k in constraints}
     if isinstance(theirs.get("random_state"), np.random.Generator):  # xpnn also takes a Generator
         del theirs["random_state"]
+    for key, ours in (("activation", NAMES), ("solver", OPTIMIZERS)):
+        if isinstance(theirs.get(key), str) and theirs[key] in ours:
+            del theirs[key]
     validate_parameter_constraints({k: constraints[k] for k in theirs}, theirs, caller_name=name)
 
 

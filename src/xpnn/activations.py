@@ -104,6 +104,26 @@ ACTIVATIONS = {
     "identity": Activation(identity, identity_prime),
 }
 _PARAMETERS = {"leaky_relu": {"slope"}}
+ALIASES = {"logistic": "sigmoid"}  # scikit-learn's name for the sigmoid
+
+
+class _Names:
+    """Every name an estimator's ``activation`` takes: the table's and the aliases, read at
+    check time (an activation added to ``ACTIVATIONS`` is accepted at once, by every estimator)."""
+
+    def __contains__(self, name):
+        return name in ACTIVATIONS or name in ALIASES
+
+    def __iter__(self):
+        return iter({*ACTIVATIONS, *ALIASES})
+
+
+NAMES = _Names()
+
+
+def canonical(name):
+    """The table's name for ``name`` ("logistic" is "sigmoid")."""
+    return ALIASES.get(name, name)
 
 
 def get_activation(name: str, **params) -> Activation:
@@ -117,7 +137,7 @@ def get_activation(name: str, **params) -> Activation:
     if isinstance(name, Activation):
         return name
     try:
-        activation = ACTIVATIONS[name]
+        activation = ACTIVATIONS[canonical(name)]
     except (KeyError, TypeError):
         raise ValueError(f"unknown activation {name!r}; choose from {sorted(ACTIVATIONS)}") from None
     unknown = set(params) - _PARAMETERS.get(name, set())

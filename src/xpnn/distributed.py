@@ -23,7 +23,7 @@ from .gradcheck import flatten, unflatten
 from .network import forward, l2_penalty
 from .normalization import check_batch_size, is_normalized, trainable
 from ._flat import update
-from .training import dropout_masks, gradients, loop
+from .training import dropout_masks, gradients, loop, options_of
 
 
 def local_client(n_workers=None, *, gpu=False, **kwargs):
@@ -39,28 +39,26 @@ def local_client(n_workers=None, *, gpu=False, **kwargs):
     return Client(n_workers=n_workers, threads_per_worker=1, **kwargs)
 
 
-def train(X_rows, Y_rows, params, activations, *, optimizer, n_epochs, batch_size=None,
-          head="sigmoid", sample_weight=None, alpha=0.0, dropout=None, random_state=None,
-          cost_every=100, on_divergence="raise", callback=None, early_stopping=None, state=None,
-          t=0, learning_rate=None, curve=False, on_epoch=None, progress=None, batch_norm_momentum=0.9):
+def train(X_rows, Y_rows, params, activations, options=None, *, sample_weight=None, state=None, t=0,
+          **settings):
     """Train on a Dask X (m, n_x) chunked along rows, host targets Y (m, k) (0/1 for sigmoid,
     one-hot for softmax, values for identity) and optional host weights (m,), through
-    :func:`xpnn.training.loop` with every option it has. ``early_stopping`` holds host arrays
+    :func:`xpnn.training.loop` as ``options`` say (a :class:`xpnn.training.Options`, or its fields
+    as keywords; ``shuffle`` aside: chunks stream in order). ``early_stopping`` holds host arrays
     (course notation). Returns a :class:`xpnn.training.Result`; parameters stay NumPy arrays.
     """
-    check_batch_size(params, batch_size)
-    rng = rng_from(random_state)
+    options = options_of(options, settings)
+    check_batch_size(params, options.batch_size)
+    rng = rng_from(options.random_state)
     params = {k: np.asarray(v) for k, v in params.items()}
     hidden = [params[f"W{l}"].shape[0] for l in range(1, len(activations))]
+    dropout = options.dropout
     rates = None if dropout is None or not any(dropout) else list(dropout)
     seed = None if rates is None else int(rng.integers(2**63))
-    kind = FullBatch if batch_size is None else Streamed
-    source = kind(X_rows, Y_rows, sample_weight, batch_size, (rates, hidden, seed))
-    return loop(source, params, activations, optimizer=optimizer, n_epochs=n_epochs, head=head,
-                alpha=alpha, rng=rng, cost_every=cost_every, on_divergence=on_divergence,
-                callback=callback, early_stopping=early_stopping,
-                state=None if state is None else move_tree(state), t=t, learning_rate=learning_rate,
-                curve=curve, on_epoch=on_epoch, progress=progress, batch_norm_momentum=batch_norm_momentum)
+    kind = FullBatch if options.batch_size is None else Streamed
+    source = kind(X_rows, Y_rows, sample_weight, options.batch_size, (rates, hidden, seed))
+    return loop(source, params, activations, options, rng=rng,
+                state=None if state is None else move_tree(state), t=t)
 
 
 def _masks(dropout, X, t, part):

@@ -43,11 +43,6 @@ def _layers(model):
     return [(W, b[:, 0]) for W, b in (folded(params, l) for l in range(1, L + 1))]
 
 
-def _hidden(model):
-    name = model._hidden_activation()
-    return "sigmoid" if name == "logistic" else name
-
-
 def to_onnx(model, *, dtype="float32", opset=None, zipmap=False):
     """The fitted ``model`` (any xpnn estimator) as an ``onnx.ModelProto``.
 
@@ -74,7 +69,7 @@ def to_onnx(model, *, dtype="float32", opset=None, zipmap=False):
     model._check_fitted()
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}")
-    hidden = _hidden(model)
+    hidden = model._hidden_activation()
     if hidden not in ONNX_ACTIVATIONS:
         raise ValueError(f"hidden activation {hidden!r} has no ONNX export here; exportable: "
                          f"{sorted(ONNX_ACTIVATIONS)}")
@@ -188,7 +183,7 @@ def to_sklearn(model):
     from sklearn.preprocessing import LabelBinarizer
 
     model._check_fitted()
-    hidden = _hidden(model)
+    hidden = model._hidden_activation()
     if hidden not in SKLEARN_ACTIVATIONS:
         raise ValueError(f"scikit-learn's MLP has no {hidden!r} activation (it has identity, logistic, "
                          "tanh, relu)")

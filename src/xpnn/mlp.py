@@ -15,28 +15,24 @@ and ``batch_norm`` with ``batch_norm_momentum`` (off by default).
 from __future__ import annotations
 
 import contextlib
-import math
 
 import numpy as np
 
-from . import distributed, training
 from ._kinds import _Classifier, _Regressor
-from ._mlp_rules import (ACTIVATIONS, Plateau, check_batch_size, check_optional_dtype,
-                         AdaptiveRate, EpochShuffle, check_patience, glorot_uniform, random_state_of,
-                         schedule, train_test_rows)
+from ._mlp_rules import (ScikitLearnRules, check_batch_size, check_optional_dtype,
+                         check_patience, random_state_of)
 from ._parameters import (check_backend_spec, check_boolean, check_fraction, check_hidden_sizes,
                           check_non_negative_float, check_parameters, check_positive_float,
-                          check_positive_int, fraction, one_of)
+                          check_positive_int, check_solver, fraction, one_of)
 from ._sklearn_face import _Absent, _RateView, _Routing, _check_as_scikit_learn
+from .activations import NAMES
 from .backend import backend_of, namespace, to_numpy, warn
 from .exceptions import convergence_warning
-from .network import all_finite, layer_activations, n_layers
-from .normalization import add_batch_norm, folded
-from .optimizers import get_optimizer
+from .network import n_layers
+from .normalization import folded
 from .persistence import register
 
 _OUT_ACTIVATIONS = {"sigmoid": "logistic", "softmax": "softmax", "identity": "identity", "poisson": "exp"}
-_STOCHASTIC = ("sgd", "adam")
 
 
 class _MLP(_Routing):
@@ -60,8 +56,8 @@ class _MLP(_Routing):
     _costs_span_fits = True  # loss_curve_ grows over warm-started fits, as scikit-learn's does
 
     _PARAMETERS = {
-        "hidden_layer_sizes": check_hidden_sizes, "activation": one_of(ACTIVATIONS),
-        "solver": one_of({"lbfgs", "sgd", "adam"}), "alpha": check_non_negative_float,
+        "hidden_layer_sizes": check_hidden_sizes, "activation": one_of(NAMES),
+        "solver": check_solver, "alpha": check_non_negative_float,
         "batch_size": check_batch_size, "learning_rate": one_of({"constant", "invscaling", "adaptive"}),
         "learning_rate_init": check_positive_float, "power_t": check_non_negative_float,
         "max_iter": check_positive_int, "shuffle": check_boolean, "tol": check_non_negative_float,
@@ -76,6 +72,8 @@ class _MLP(_Routing):
         "batch_norm": check_boolean, "batch_norm_momentum": fraction(upper_open=True),
     }
     _accept_sparse = True
+    _rules = ScikitLearnRules
+    _stratified_hold_out = False  # the classifier's hold-out is stratified (scikit-learn's)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -84,9 +82,6 @@ class _MLP(_Routing):
 
     def _hidden_layer_sizes(self):
         return check_hidden_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
-
-    def _hidden_activation(self):
-        return ACTIVATIONS[self.activation]
 
     def _out_activation_name(self, head):
         return _OUT_ACTIVATIONS.get(head, head)
@@ -97,10 +92,6 @@ class _MLP(_Routing):
         hp.update(check_parameters(hp, self._PARAMETERS))
         random_state_of(self.random_state)  # a bad random_state is named before any work
         return hp
-
-    @staticmethod
-    def _optimizer_name(hp):
-        return hp["solver"]
 
     def _dtype_for(self, X, hp):
         if hp["dtype"] is not None:
@@ -121,10 +112,9 @@ class _MLP(_Routing):
 
     def _fit_mlp(self, X, y, sample_weight, *, warm, incremental, classes=None):
         n_epochs = 1 if incremental else self.max_iter
-        self._fit(X, y, sample_weight, None, n_epochs=n_epochs, warm=warm,
-                  early_stopping=bool(self.early_stopping) and not incremental, classes=classes,
-                  incremental=incremental)
-        run = self._run
+        run = self._fit(X, y, sample_weight, None, n_epochs=n_epochs, warm=warm,
+                        early_stopping=bool(self.early_stopping) and not incremental, classes=classes,
+                        incremental=incremental).run
         if self.solver == "lbfgs":
             self.n_iter_, self.loss_, self.t_ = run["n_iter"], run["loss"], 0  # scikit-learn's t_
             if run["status"] != 0:
@@ -155,104 +145,6 @@ class _MLP(_Routing):
                  "optimization hasn't converged yet.", convergence_warning())
         return self
 
-    def _train(self, hp, backend, Xb, Y, weights, dims, head, callback, n_epochs, warm, early_stopping,
-               progress=None):
-        dtype, rs = hp["dtype"], random_state_of(self.random_state)
-        activations = layer_activations(len(dims) - 1, self._hidden_activation(), head)
-        if warm:
-            params = self._warm_params(backend, dtype)
-        else:
-            initial = glorot_uniform(dims, self.activation, rs)
-            initial = add_batch_norm(initial) if self._batch_norm() else initial
-            host = backend.is_lazy  # Dask: the parameters stay on the host
-            params = {k: np.asarray(v, dtype=dtype) if host else backend.asarray(v, dtype=dtype)
-                      for k, v in initial.items()}
-        if self.solver == "lbfgs":
-            if backend.is_lazy:
-                raise ValueError("solver='lbfgs' does not run on Dask input (its line search needs the "
-                                 "whole data per evaluation); use solver='sgd' or 'adam', or compute X")
-            result = self._train_lbfgs(hp, backend, Xb, Y, weights, params, activations, head)
-        else:
-            result = self._train_stochastic(hp, backend, Xb, Y, weights, params, activations, head,
-                                            n_epochs, warm, early_stopping, rs)
-        if not all_finite(result.params):
-            raise ValueError("Solver produced non-finite parameter weights. The input data may contain "
-                             "large values and need to be preprocessed.")
-        return result
-
-    def _train_lbfgs(self, hp, backend, Xb, Y, weights, params, activations, head):
-        S = None if weights is None else backend.asarray(weights.reshape(1, -1), dtype=hp["dtype"])
-        report = (lambda i, cost: print(f"Iteration {i}, loss = {cost:.8f}")) if self.verbose else None
-        result, solution = training.run_lbfgs(
-            Xb.T, backend.asarray(Y.T, dtype=hp["dtype"]), params, activations, head=head, S=S,
-            alpha=hp["alpha"], max_iter=hp["max_iter"], max_fun=hp["max_fun"], tol=hp["tol"], callback=report)
-        self._run = {"n_iter": min(solution.n_iter, hp["max_iter"]), "loss": solution.f,
-                     "status": solution.status, "message": solution.message}
-        return result
-
-    def _train_stochastic(self, hp, backend, Xb, Y, weights, params, activations, head, n_epochs,
-                          warm, early_stopping, rs):
-        validation, rows = None, None  # rows: the training rows, trained on in place (no copy of X)
-        if early_stopping:
-            rows, held = self._validation_split(hp, Y, rs)
-            validation = training.EarlyStopping(backend.take_rows(Xb, held).T,
-                                                backend.asarray(Y[held].T, dtype=hp["dtype"]),
-                                                hp["n_iter_no_change"] + 1, hp["tol"], inclusive=True)
-            if backend.is_lazy:  # Dask: the training rows as their own lazy array
-                weights = None if weights is None else weights[rows]
-                Xb, Y, rows = backend.take_rows(Xb, rows), Y[rows], None
-        m = Xb.shape[0] if rows is None else rows.shape[0]
-        batch = min(200, m) if hp["batch_size"] == "auto" else hp["batch_size"]
-        if batch > m:
-            warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
-                 UserWarning)
-            batch = m
-        state, t = self._continued_state(backend, hp["dtype"], hp["solver"]) if warm else (None, 0)
-        rate = schedule(hp, m, math.ceil(m / batch))
-        if isinstance(rate, AdaptiveRate) and backend.is_compiled:
-            raise ValueError(f"learning_rate='adaptive' changes the rate from the host between epochs, "
-                             f"which the compiled {backend.name} step cannot follow; use 'constant' or "
-                             "'invscaling' there, or another backend")
-        name = hp["solver"]
-        options = ({"momentum": hp["momentum"], "nesterovs_momentum": hp["nesterovs_momentum"]}
-                   if name == "sgd" else {"beta_1": hp["beta_1"], "beta_2": hp["beta_2"],
-                                          "epsilon": hp["epsilon"], "epsilon_hat": True})
-        plateau = Plateau(hp, rate, bool(self.verbose), early_stopping,
-                           self.__dict__.get("best_loss_") if warm else None)
-        options = dict(optimizer=get_optimizer(name, rate, **options), n_epochs=n_epochs, head=head,
-                       batch_size=batch, alpha=hp["alpha"], cost_every=1, on_divergence="continue",
-                       callback=plateau, early_stopping=validation,
-                       state=state, t=t, learning_rate=hp["learning_rate_init"],
-                       batch_norm_momentum=hp["batch_norm_momentum"])
-        if backend.is_lazy:  # Dask: chunks of batch_size streamed, updates and scores per epoch as here
-            result = distributed.train(Xb, Y, params, activations, sample_weight=weights,
-                                       random_state=int(rs.randint(2**31 - 1)), **options)
-        else:  # scikit-learn's shuffles: each epoch's order from the RandomState of the weights
-            S = None if weights is None else backend.asarray(weights.reshape(1, -1), dtype=hp["dtype"])
-            result = training.run(Xb.T, backend.asarray(Y.T, dtype=hp["dtype"]), params, activations, S=S,
-                                  shuffle=EpochShuffle(rs) if hp["shuffle"] else False, rows=rows,
-                                  **options)
-        self._run = {"losses": list(result.costs), "n_samples": m, "stopped": plateau.stopped or (
-            validation is not None and len(result.costs) < n_epochs),
-            "best_loss": plateau.best, "scores": result.validation_scores or [],
-            "no_improvement": plateau.count, "rate": rate}
-        return result
-
-    def _validation_split(self, hp, Y, rs):
-        """scikit-learn's hold-out: ``train_test_split`` with this fit's RandomState, stratified
-        for a single-output classifier; (training rows, held-out rows) in its order; at least
-        two held out."""
-        stratify = self._stratify_split() and Y.shape[1] == 1
-        rows, held = train_test_rows(Y.shape[0], hp["validation_fraction"], rs,
-                                     strata=Y[:, 0] > 0.5 if stratify else None)
-        if held.shape[0] < 2:
-            raise ValueError("The validation set is too small. Increase 'validation_fraction' or the "
-                             "size of your dataset.")
-        return rows, held
-
-    def _stratify_split(self):
-        return False
-
     # ---------------------------------------------------------- scikit-learn's views
     @property
     def coefs_(self):
@@ -277,7 +169,7 @@ class _MLP(_Routing):
         return n_layers(self.params_) + 1
 
     def _partial_fit_check(self):
-        if self.solver not in _STOCHASTIC:
+        if self.solver == "lbfgs":
             raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
                                  f"{self.solver} is not stochastic.")
         if self.early_stopping:
@@ -331,9 +223,7 @@ class MLPClassifier(_MLP, _Classifier):
 
     class_weight = None  # the course classifiers' option; scikit-learn's MLP has none
     _single_class = True
-
-    def _stratify_split(self):
-        return True
+    _stratified_hold_out = True
 
     def _check_warm_classes(self, y):
         y = to_numpy(y)

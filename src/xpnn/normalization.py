@@ -25,8 +25,14 @@ STATISTICS = ("mean", "var")  # the running averages: state carried with the par
 
 
 def is_normalized(params, l):
-    """True when layer ``l`` of ``params`` is batch-normalised (it has γ[l])."""
+    """True when layer ``l`` of ``params`` is batch-normalised (it has γ[l]): the one place, with
+    :func:`normalized_layers`, that reads batch norm from the parameters' names."""
     return f"gamma{l}" in params
+
+
+def normalized_layers(params):
+    """The batch-normalised layers of ``params``, in order (empty for a plain net)."""
+    return sorted(int(k[len("gamma"):]) for k in params if k.startswith("gamma"))
 
 
 def trainable(params):
@@ -51,7 +57,7 @@ def check_batch_size(params, batch_size, m=None):
     batch of one sample): a batch of one has no variance, so its normalised values are all 0 and
     its statistics are no estimate. (A trailing mini-batch of one is merged into the batch before
     it: see :class:`xpnn.training.ArraySource`.)"""
-    if not any(k.startswith("gamma") for k in params):
+    if not normalized_layers(params):
         return
     if batch_size == 1 or m == 1:
         what = "batch_size=1" if batch_size == 1 else "a full batch of 1 sample"

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ._monitors import CostLog, HeldOutMonitor
+from ._training_types import EarlyStopping, Options, Result, options_of  # noqa: F401 (the loop's types)
 from ._parameters import check_choice, check_positive_float, check_positive_int
 from ._validation import check_network_inputs
 from .backend import (backend_of, device_of, namespace, read_scalars, rng_from, take_samples, uniform_sampler,
@@ -30,36 +31,8 @@ from .heads import cost_from_logits
 from .lbfgs import minimize
 from .network import backward, batch_moments, examples, forward, l2_penalty
 from ._flat import init_state, update
-from .normalization import check_batch_size, statistics, trainable
+from .normalization import check_batch_size, normalized_layers, statistics, trainable
 from .optimizers import gd
-
-
-class Result(NamedTuple):
-    """What :func:`run` returns. ``n_iter`` counts the epochs (iterations for full batch)
-    actually run; ``state`` and ``t`` let a later call continue (warm start, partial_fit);
-    ``curve`` holds every epoch's cost when asked for (``curve=True``)."""
-    params: dict
-    costs: list
-    n_iter: int
-    state: Any
-    t: int
-    validation_scores: list | None = None
-    best_iteration: int | None = None
-    curve: list | None = None
-
-
-class EarlyStopping(NamedTuple):
-    """Held-out (X (n_x, m_v), Y (k, m_v)) scored by the head's ``score`` at every recorded
-    epoch; training stops after ``n_iter_no_change`` checks without a ``tol`` improvement (a
-    score above the best by more than ``tol``; by at least ``tol`` when ``inclusive``, as
-    scikit-learn counts). ``by_loss``: score by minus the held-out cost instead (where the
-    head's score is undefined: R² of a constant target)."""
-    X: Any
-    Y: Any
-    n_iter_no_change: float = 10
-    tol: float = 1e-4
-    inclusive: bool = False
-    by_loss: bool = False
 
 
 def gradients(params, X, Y, S, masks, *, activations, head, alpha, record, moments=None, sums=None):
@@ -77,9 +50,10 @@ def gradients(params, X, Y, S, masks, *, activations, head, alpha, record, momen
     return grads, cost, batch_moments(caches)
 
 
-def _step(params, state, t, X, Y, S, masks, *, activations, head, alpha, optimizer, record, momentum):
-    """Gradients and update of one batch: compiled as one function where the backend has a
-    compiler (JAX; the keyword arguments are static), with no host read inside."""
+def _step(params, state, t, batch, masks, *, activations, head, alpha, optimizer, record, momentum):
+    """Gradients and update of one batch (X, Y, S): compiled as one function where the backend
+    has a compiler (JAX; the keyword arguments are static), with no host read inside."""
+    X, Y, S = batch
     grads, cost, moments = gradients(params, X, Y, S, masks, activations=activations, head=head,
                                      alpha=alpha, record=record)
     params, state = update(params, grads, state, t, optimizer, moments, momentum)
@@ -110,7 +84,7 @@ def _epoch(params, state, t, X, Y, S, order, *, n, size, scan, **static):
     def body(carry, batch):
         params, state, total = carry
         Xb, Yb, Sb, tb = batch
-        params, state, cost = _step(params, state, tb, Xb, Yb, Sb, None, **static)
+        params, state, cost = _step(params, state, tb, (Xb, Yb, Sb), None, **static)
         if cost is not None:
             total = total + cost * (size if Sb is None else xp.sum(Sb))
         return (params, state, total), None
@@ -198,7 +172,7 @@ class ArraySource:
                               size=batch.size, scan=self.scan, record=record, **static)
             X, Y, S = batch
             masks = None if self.draw is None else self.draw(X.shape[1])
-            return compiled(params, state, t, X, Y, S, masks, record=record, **static)
+            return compiled(params, state, t, (X, Y, S), masks, record=record, **static)
         return step
 
     @staticmethod
@@ -220,73 +194,43 @@ class ArraySource:
         return early_stopping
 
 
-def run(X, Y, params, activations, *, optimizer, n_epochs, head="sigmoid", S=None, batch_size=None,
-        alpha=0.0, dropout=None, random_state=None, cost_every=100, on_divergence="raise",
-        callback=None, early_stopping=None, state=None, t=0, learning_rate=None, shuffle=True,
-        curve=False, on_epoch=None, progress=None, rows=None, batch_norm_momentum=0.9):
-    """Train on arrays of one device for ``n_epochs`` epochs; returns a :class:`Result`.
+def run(X, Y, params, activations, options=None, *, S=None, rows=None, state=None, t=0, **settings):
+    """Train on arrays of one device as ``options`` say (an :class:`Options`, or its fields as
+    keywords); returns a :class:`Result`.
 
-    Parameters
-    ----------
-    X (n_x, m), Y (k, m), params, activations, head, S (1, m) or None : as in :mod:`xpnn.network`.
-    optimizer : Optimizer (see :mod:`xpnn.optimizers`)
-    batch_size : None for full batch (the course's), else examples per mini-batch; each epoch
-        shuffles the examples once (host RNG, the same order on every backend) into one copy of
-        X and takes consecutive slices of it (``shuffle=False``: slices of X in its order; a
-        callable ``shuffle(m)`` gives each epoch's order itself: scikit-learn's rule, say).
-    alpha : L2 strength; dropout : None or one drop rate per hidden layer.
-    random_state : seeds the shuffles and the dropout masks.
-    cost_every, on_divergence, callback : the cost is recorded every ``cost_every`` epochs
-        (full batch: the cost of the parameters before that iteration's update; mini-batch: the
-        mean cost of the epoch's batches); ``callback(epoch, cost)`` is called with it and stops
-        training by returning False. A non-finite cost raises (``on_divergence="raise"``),
-        warns and keeps the last finite parameters ("warn"), or is recorded and training goes
-        on ("continue", scikit-learn's MLP behaviour).
-    early_stopping : EarlyStopping or None: the parameters of the best check are returned, whether
-        training stopped early or ran all ``n_epochs``.
-    state, t : the optimizer state and step count to continue from (None, 0: a fresh start).
-    learning_rate : only named in divergence messages.
-    curve, on_epoch : with ``curve=True`` every epoch's cost is computed too, kept on the device
-        and read with the next recorded one (one transfer per ``cost_every`` epochs, and one at
-        the end), into ``Result.curve``; ``on_epoch(epoch, cost)`` then sees each epoch's cost
-        in order and stops training by returning False.
-    progress : called with 1 after every epoch (a progress bar's update; host only, no read).
+    X (n_x, m), Y (k, m), params, activations, S (1, m) or None : as in :mod:`xpnn.network`.
     rows : None, or the host indices of the examples to train on (early stopping's training
-        rows): full batch gives the others zero weight, mini-batches shuffle only these; X is
-        never copied for them.
-    batch_norm_momentum : β of the running statistics of batch-normalised layers (if any).
+    rows): full batch gives the others zero weight, mini-batches shuffle only these; X is never
+    copied for them. state, t : the optimizer state and step count to continue from (None, 0: a
+    fresh start).
     """
-    check_batch_size(params, batch_size, X.shape[1] if rows is None else len(rows))
-    rng = rng_from(random_state)
+    options = options_of(options, settings)
+    check_batch_size(params, options.batch_size, X.shape[1] if rows is None else len(rows))
+    rng = rng_from(options.random_state)
     hidden = [params[f"W{l}"].shape[0] for l in range(1, len(activations))]
     with backend_of(X).on_device():  # a second GPU's arrays are made on it (CuPy)
-        source = ArraySource(X, Y, S, batch_size, dropout, rng, hidden, shuffle, rows,
-                             min_batch=2 if any(k.startswith("gamma") for k in params) else 1)
-        return loop(source, params, activations, optimizer=optimizer, n_epochs=n_epochs, head=head,
-                    alpha=alpha, rng=rng, cost_every=cost_every, on_divergence=on_divergence,
-                    callback=callback, early_stopping=early_stopping, state=state, t=t,
-                    learning_rate=learning_rate, curve=curve, on_epoch=on_epoch, progress=progress,
-                    batch_norm_momentum=batch_norm_momentum)
+        source = ArraySource(X, Y, S, options.batch_size, options.dropout, rng, hidden, options.shuffle, rows,
+                             min_batch=2 if normalized_layers(params) else 1)
+        return loop(source, params, activations, options, rng=rng, state=state, t=t)
 
 
-def loop(source, params, activations, *, optimizer, n_epochs, head="sigmoid", alpha=0.0, rng=None,
-         cost_every=100, on_divergence="raise", callback=None, early_stopping=None, state=None, t=0,
-         learning_rate=None, curve=False, on_epoch=None, progress=None, batch_norm_momentum=0.9):
-    """The epoch loop over a source's batches (see :func:`run` for the options)."""
-    curve, pending = ([] if curve else None), []
-    state = init_state(optimizer, params, state)
-    log = CostLog(params, learning_rate, on_divergence, callback,
+def loop(source, params, activations, options, *, rng=None, state=None, t=0):
+    """The epoch loop over a source's batches as ``options`` (an :class:`Options`) say."""
+    o = options
+    curve, pending = ([] if o.curve else None), []
+    state = init_state(o.optimizer, params, state)
+    log = CostLog(params, o.learning_rate, o.on_divergence, o.callback,
                   "iteration" if source.full_batch else "epoch")
     monitor = None
-    if early_stopping is not None:
-        monitor = HeldOutMonitor(source.validation(early_stopping), head, activations)
+    if o.early_stopping is not None:
+        monitor = HeldOutMonitor(source.validation(o.early_stopping), o.head, activations)
     checkpoint = (0, params, state, t)  # the last recorded epoch with a finite cost
-    step = source.stepper(activations=tuple(activations), head=head, alpha=alpha, optimizer=optimizer,
-                          momentum=batch_norm_momentum)
+    step = source.stepper(activations=tuple(activations), head=o.head, alpha=o.alpha, optimizer=o.optimizer,
+                          momentum=o.batch_norm_momentum)
     guard = getattr(source, "forbid_sync", None) if os.environ.get("XPNN_SYNC_DEBUG") == "1" else None
     guard = guard or contextlib.nullcontext
-    for epoch in range(n_epochs):
-        record = epoch % cost_every == 0
+    for epoch in range(o.n_epochs):
+        record = epoch % o.cost_every == 0
         measure = record or curve is not None
         before, state_before, t_before, total = params, state, t, 0.0
         with guard():  # XPNN_SYNC_DEBUG=1: a host read inside an epoch's steps raises
@@ -298,13 +242,13 @@ def loop(source, params, activations, *, optimizer, n_epochs, head="sigmoid", al
         batch = None  # the epoch's shuffled copy of X is freed before the next one is made
         if measure:
             pending.append(cost if source.full_batch else total / source.total_weight)
-        if progress is not None:
-            progress(1)
+        if o.progress is not None:
+            o.progress(1)
         if not record:
             continue
         scored = before if source.full_batch else params
         values = read_scalars(*pending, *([] if monitor is None else [monitor.score(scored)]))
-        if curve is not None and _extend(curve, values[:len(pending)], epoch, on_epoch):
+        if curve is not None and _extend(curve, values[:len(pending)], epoch, o.on_epoch):
             pending.clear()
             return _result(params, log, epoch + 1, state, t, monitor, curve)
         values, noticed = values[len(pending) - 1:], epoch
@@ -319,11 +263,11 @@ def loop(source, params, activations, *, optimizer, n_epochs, head="sigmoid", al
         if stop is not None:
             return _result(stop, log, epoch + 1, state, t, monitor, curve)
     if pending:  # the epochs after the last recorded one (training has ended: a stop changes nothing)
-        _extend(curve, read_scalars(*pending), n_epochs - 1, on_epoch)
+        _extend(curve, read_scalars(*pending), o.n_epochs - 1, o.on_epoch)
     final = log.finish(params)
     if monitor is not None and monitor.best is not None:  # early stopping keeps its best check
         final = monitor.best
-    return _result(final, log, n_epochs, state, t, monitor, curve)
+    return _result(final, log, o.n_epochs, state, t, monitor, curve)
 
 
 def _extend(curve, costs, last_epoch, on_epoch):
@@ -359,7 +303,7 @@ def run_lbfgs(X, Y, params, activations, *, head="sigmoid", S=None, alpha=0.0, m
     with backend_of(X).on_device():  # a second GPU's arrays are made on it (CuPy)
         solution = minimize(fg, flatten(like), max_iter=max_iter, max_fun=max_fun, gtol=tol, callback=record)
         final = {**params, **unflatten(solution.x, like)}
-        if len(final) > len(like):
+        if normalized_layers(params):
             _, caches = forward(X, final, activations, S=S, training=True)
             final = {**final, **statistics(batch_moments(caches))}
     return Result(final, costs, solution.n_iter, None, solution.n_iter), solution

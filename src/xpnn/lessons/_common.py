@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import math
 import os
 
 import numpy as np
@@ -22,12 +25,43 @@ def figure(nrows=1, ncols=1, size=(4.0, 3.2)):
     return fig, list(fig.subplots(nrows, ncols, squeeze=False).ravel())
 
 
+def grid(n, ncols=4, size=(2.4, 2.4)):
+    """A figure with one panel for each of ``n`` things, at most ``ncols`` a row (no blank
+    panels beyond the last row's)."""
+    cols = min(n, ncols)
+    fig, axes = figure(math.ceil(n / cols), cols, size=size)
+    for ax in axes[n:]:
+        ax.axis("off")
+    return fig, axes[:n]
+
+
+QUICK_MARK = "quick run: few iterations, small sizes — not the course's figures"
+_RUN = contextvars.ContextVar("lesson_run", default=None)  # (figures saved, quick) of the running lesson
+
+
+@contextlib.contextmanager
+def recording(quick):
+    """Collect the figures the lesson saves (:func:`save`), quick-run marked when ``quick``."""
+    figures = []
+    token = _RUN.set((figures, quick))
+    try:
+        yield figures
+    finally:
+        _RUN.reset(token)
+
+
 def save(fig, out, name):
-    """Write ``fig`` to out/name (PNG) and print where."""
+    """Write ``fig`` to out/name (PNG, 100 dpi) and print where; a quick run's picture says so
+    on its face."""
+    figures, quick = _RUN.get() or ([], False)
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, name)
     fig.tight_layout()
+    if quick:
+        fig.subplots_adjust(bottom=fig.subplotpars.bottom + 0.3 / fig.get_figheight())
+        fig.text(0.5, 0.01, QUICK_MARK, ha="center", va="bottom", fontsize=9, color="firebrick")
     fig.savefig(path, dpi=100)
+    figures.append(fig)
     print(f"picture: {path}")
     return path
 

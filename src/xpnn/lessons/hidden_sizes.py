@@ -21,11 +21,9 @@ def run(*, backend=None, out="lessons", quick=False):
     print(f"planar data, 400 points; shallow nets: tanh, learning rate 1.2, {n_iter} iterations")
     _common.table([(k if k != "LR" else "logistic regression", f"{a:.2f}", f"{COURSE[k]:.2f}")
                    for k, a in accuracy.items()], ("hidden units", "accuracy %", "course %"))
-    fig, axes = _common.figure(2, 4, size=(2.4, 2.4))
+    fig, axes = _common.grid(len(models))
     for ax, (key, model) in zip(axes, models.items()):
         name = "logistic regression" if key == "LR" else f"{key} hidden units"
         _common.plot_boundary(ax, model, X, y, f"{name}: {accuracy[key]:.1f}%")
-    for ax in axes[len(models):]:
-        ax.axis("off")
     _common.save(fig, out, "hidden-sizes.png")
     return {"accuracy": accuracy}
