@@ -35,32 +35,53 @@ class EarlyStopping(NamedTuple):
 
 
 class Options(NamedTuple):
-    """How the loop trains — one object that every path (:func:`run`, :func:`loop`,
-    :func:`xpnn.distributed.train`) reads, built once by the estimators' driver.
+    """How the loop trains: one object that every path (:func:`xpnn.training.run`,
+    :func:`xpnn.training.loop`, :func:`xpnn.distributed.train`) reads, built once by the
+    estimators' driver.
 
-    optimizer : Optimizer (see :mod:`xpnn.optimizers`); n_epochs : int.
-    head : the output head (a name of :data:`xpnn.heads.HEADS`, or a Head).
-    batch_size : None for full batch (the course's), else examples per mini-batch; each epoch
-        shuffles the examples once (host RNG, the same order on every backend) into one copy of
-        X and takes consecutive slices of it (``shuffle=False``: slices of X in its order; a
-        callable ``shuffle(m)`` gives each epoch's order itself: scikit-learn's rule, say).
-    alpha : L2 strength; dropout : None or one drop rate per hidden layer.
-    random_state : seeds the shuffles and the dropout masks.
-    cost_every, on_divergence, callback : the cost is recorded every ``cost_every`` epochs
-        (full batch: the cost of the parameters before that iteration's update; mini-batch: the
-        mean cost of the epoch's batches); ``callback(epoch, cost)`` is called with it and stops
-        training by returning False. A non-finite cost raises (``on_divergence="raise"``),
-        warns and keeps the last finite parameters ("warn"), or is recorded and training goes
-        on ("continue", scikit-learn's MLP behaviour).
-    early_stopping : EarlyStopping or None: the parameters of the best check are returned, whether
-        training stopped early or ran all ``n_epochs``.
-    learning_rate : only named in divergence messages.
-    curve, on_epoch : with ``curve=True`` every epoch's cost is computed too, kept on the device
-        and read with the next recorded one (one transfer per ``cost_every`` epochs, and one at
-        the end), into ``Result.curve``; ``on_epoch(epoch, cost)`` then sees each epoch's cost
-        in order and stops training by returning False.
-    progress : called with 1 after every epoch (a progress bar's update; host only, no read).
-    batch_norm_momentum : β of the running statistics of batch-normalised layers (if any).
+    Parameters
+    ----------
+    optimizer : Optimizer
+        See :mod:`xpnn.optimizers`.
+    n_epochs : int
+        Epochs to run (iterations for full batch).
+    head : str or Head
+        The output head (a name of ``xpnn.heads.HEADS``).
+    batch_size : int or None
+        None for full batch (the course's), else examples per mini-batch; each epoch shuffles
+        the examples once (host RNG, the same order on every backend) into one copy of X and
+        takes consecutive slices of it.
+    alpha : float
+        L2 strength.
+    dropout : list of float or None
+        One drop rate per hidden layer.
+    random_state : int, Generator or None
+        Seeds the shuffles and the dropout masks.
+    cost_every : int
+        The cost is recorded every ``cost_every`` epochs (full batch: the cost of the parameters
+        before that iteration's update; mini-batch: the mean cost of the epoch's batches).
+    on_divergence : {"raise", "warn", "continue"}
+        A non-finite cost raises, warns and keeps the last finite parameters, or is recorded
+        and training goes on (scikit-learn's MLP behaviour).
+    callback : callable(epoch, cost) or None
+        Called with each recorded cost; returning False stops training.
+    early_stopping : EarlyStopping or None
+        The parameters of the best check are returned, whether training stopped early or ran
+        all ``n_epochs``.
+    learning_rate : float or None
+        Only named in divergence messages.
+    shuffle : bool or callable(m)
+        False: slices of X in its order; a callable gives each epoch's order itself
+        (scikit-learn's rule, say).
+    curve : bool
+        Every epoch's cost is computed too, kept on the device and read with the next recorded
+        one (one transfer per ``cost_every`` epochs, and one at the end), into ``Result.curve``.
+    on_epoch : callable(epoch, cost) or None
+        With ``curve``: sees each epoch's cost in order and stops training by returning False.
+    progress : callable(int) or None
+        Called with 1 after every epoch (a progress bar's update; host only, no read).
+    batch_norm_momentum : float
+        β of the running statistics of batch-normalised layers (if any).
     """
     optimizer: Any
     n_epochs: int
@@ -82,5 +103,5 @@ class Options(NamedTuple):
 
 
 def options_of(options, settings):
-    """``options`` (an :class:`Options`) with ``settings`` replaced, or Options(**settings)."""
+    """``options`` (an :class:`Options`) with ``settings`` replaced, or ``Options(**settings)``."""
     return Options(**settings) if options is None else options._replace(**settings)

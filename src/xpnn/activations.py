@@ -14,6 +14,9 @@ from typing import Any, Callable, NamedTuple
 from ._layout import elementwise
 from .backend import namespace, scalar
 
+__all__ = ["get_activation", "sigmoid", "tanh", "relu", "leaky_relu", "identity", "ACTIVATIONS", "ALIASES",
+           "canonical", "Activation"]
+
 
 class Activation(NamedTuple):
     """An activation: ``forward(Z) -> A`` and ``derivative(Z, A) -> g'(Z)``."""

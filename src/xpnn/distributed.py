@@ -25,6 +25,8 @@ from .normalization import check_batch_size, is_normalized, trainable
 from ._flat import update
 from .training import dropout_masks, gradients, loop, options_of
 
+__all__ = ["local_client", "train", "FullBatch", "Streamed"]
+
 
 def local_client(n_workers=None, *, gpu=False, **kwargs):
     """Start a local cluster (single-threaded worker processes, one per core or ``n_workers``)

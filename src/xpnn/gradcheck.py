@@ -6,6 +6,8 @@ from .backend import device_of, namespace
 from .network import backward, cost, forward
 from .normalization import trainable
 
+__all__ = ["gradient_check", "flatten", "unflatten"]
+
 
 def flatten(params):
     """All parameters as one vector, in the order W1, b1, W2, b2, ..."""

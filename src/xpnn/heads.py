@@ -25,6 +25,10 @@ from ._layout import elementwise
 from .activations import identity, sigmoid
 from .backend import namespace, scalar
 
+__all__ = ["Head", "get_head", "cost_from_logits", "cost_gradient", "binary_cross_entropy_loss", "softmax",
+           "log_softmax", "categorical_cross_entropy_loss", "half_squared_error_loss",
+           "half_poisson_deviance_loss", "exp", "sigmoid_accuracy", "softmax_accuracy", "r2", "total_weight"]
+
 
 class Head(NamedTuple):
     """Everything an output head means; the rest of xpnn asks the head rather than its name."""

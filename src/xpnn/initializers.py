@@ -12,6 +12,8 @@ import math
 from .backend import get_backend, rng_from
 from .normalization import add_batch_norm
 
+__all__ = ["initialize_parameters"]
+
 SCHEMES = {
     "zeros": lambda n_prev: 0.0,
     "random": lambda n_prev: 0.01,                    # the course's shallow net

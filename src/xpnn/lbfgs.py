@@ -32,6 +32,8 @@ from typing import Any, NamedTuple
 
 from .backend import namespace, read_scalars
 
+__all__ = ["minimize", "Solution"]
+
 FTOL = 2.220446049250313e-09  # SciPy's default: factr 1e7 times float64's machine epsilon
 EPS = 2.220446049250313e-16   # float64's machine epsilon (L-BFGS-B's epsmch)
 MAX_LINE_SEARCH = 20          # SciPy's maxls

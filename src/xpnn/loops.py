@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import math
 
+__all__ = ["dot", "sigmoid", "log_loss_from_logit", "propagate", "optimize", "network_gradients",
+           "network_gradients_per_example", "batch_norm_gradients"]
+
 
 def dot(a, b):
     """sum_i a[i] * b[i] with a for-loop (the course's first vectorisation demo)."""

@@ -19,6 +19,10 @@ from .heads import cost_from_logits, cost_gradient, get_head, total_weight
 from .normalization import folded, is_normalized, normalize, normalize_backward
 from .optimizers import gd
 
+__all__ = ["layer_activations", "n_layers", "layer_product", "backward_product", "linear_forward", "forward",
+           "batch_moments", "backward", "l2_penalty", "cost", "decision_function", "predict_proba", "step",
+           "all_finite", "examples"]
+
 
 def layer_activations(n_layers, hidden="relu", head="sigmoid"):
     """The L activations of a net: ``hidden`` (a name, or one per hidden layer), then the output

@@ -20,6 +20,9 @@ from __future__ import annotations
 
 from .backend import namespace
 
+__all__ = ["parameter_shapes", "add_batch_norm", "trainable", "is_normalized", "moments", "normalize",
+           "normalize_backward", "folded", "running_averages", "statistics", "normalized_layers"]
+
 EPSILON = 1e-5            # ε inside √(σ² + ε)
 STATISTICS = ("mean", "var")  # the running averages: state carried with the parameters, not trained
 

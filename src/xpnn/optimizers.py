@@ -21,6 +21,9 @@ from typing import Any, Callable, NamedTuple
 from ._layout import elementwise
 from .backend import namespace
 
+__all__ = ["get_optimizer", "hyperparameters", "gd", "momentum", "rmsprop", "adam", "sgd", "decay_schedule",
+           "descend"]
+
 
 class Optimizer(NamedTuple):
     init: Callable[[dict], Any]                        # params -> state

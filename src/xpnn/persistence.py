@@ -39,6 +39,8 @@ from ._state import FittedState
 from .backend import Backend
 from .normalization import STATISTICS
 
+__all__ = ["save", "load", "register"]
+
 FORMAT = "xpnn-model"
 VERSION = 4  # 2: output heads; 3: array digests, labels that keep their Python type; 4: header digest
 READABLE = (1, 2, 3, 4)

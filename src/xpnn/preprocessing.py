@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from .backend import namespace
 
+__all__ = ["flatten_images", "scale_pixels", "Standardizer", "standardize"]
+
 
 def flatten_images(images):
     """(m, h, w, c) images -> (m, h*w*c) rows, one image per row (scikit-learn layout).

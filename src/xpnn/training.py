@@ -34,6 +34,9 @@ from ._flat import init_state, update
 from .normalization import check_batch_size, normalized_layers, statistics, trainable
 from .optimizers import gd
 
+__all__ = ["train", "run", "run_lbfgs", "loop", "ArraySource", "gradients", "update", "dropout_masks",
+           "CostLog", "Options", "EarlyStopping", "Result", "options_of", "Batches"]
+
 
 def gradients(params, X, Y, S, masks, *, activations, head, alpha, record, moments=None, sums=None):
     """Forward and backward over one batch: (grads, its cost or None, its batch-norm statistics

@@ -9,6 +9,8 @@ import numpy as np
 
 from ..backend import rng_from
 
+__all__ = ["load_catvnoncat", "make_planar", "make_circles", "make_moons"]
+
 _FILES = ("train_catvnoncat.h5", "test_catvnoncat.h5")
 
 

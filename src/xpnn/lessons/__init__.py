@@ -13,6 +13,8 @@ import warnings
 
 from . import _common
 
+__all__ = ["run", "show", "LessonResult", "LESSONS"]
+
 LESSONS = ("vectorisation", "broadcasting", "learning-rates", "hidden-sizes", "initialisation",
            "cat-classifier", "optimizers", "batch-norm", "tuning")
 
