@@ -1,7 +1,7 @@
 """The machinery behind the estimators (:mod:`xpnn.estimators`): the parameters protocol with
 its declared constraints, fit / partial_fit / warm start over the one training loop, the fitted
 state (one schema for ``fit`` and for model files), and the forward pass of prediction. What
-differs between classifiers and regressors is in :mod:`xpnn._kinds`.
+differs between classifiers and regressors is in :mod:`xpnn._classifier_regressor`.
 
 Rows are samples here (X is (n_samples, n_features), y is (n_samples,) or (n_samples, k)); fit
 transposes once, as a view, to the course's notation.
@@ -18,7 +18,7 @@ from ._fitted import _Fitted, backend_key
 from ._memory import check_fits_in_memory
 from ._monitors import rising_or_oscillating
 from ._state import FittedState, continuation_problem
-from ._parameters import (check_backend_spec, check_boolean, check_dtype, check_hidden_sizes,
+from ._constraints import (check_backend_spec, check_boolean, check_dtype, check_hidden_sizes,
                           check_non_negative_float, check_parameters, check_positive_float,
                           check_positive_int, check_rates, check_seed, check_solver, fraction, one_of,
                           optional)

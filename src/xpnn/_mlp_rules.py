@@ -13,7 +13,7 @@ import numpy as np
 
 from ._driver import Rules
 from ._monitors import AdaptiveRate, Plateau
-from ._parameters import check_choice, check_positive_int
+from ._constraints import check_choice, check_positive_int
 from .backend import warn
 from .network import all_finite
 from .normalization import add_batch_norm

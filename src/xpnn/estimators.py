@@ -9,7 +9,7 @@ defaults to off, so the course's runs are unchanged bit for bit. The machinery i
 from __future__ import annotations
 
 from ._base import assign
-from ._kinds import _Classifier, _Regressor
+from ._classifier_regressor import _Classifier, _Regressor
 from .persistence import register
 
 __all__ = ["DeepNet", "DeepNetRegressor", "LogisticRegression", "ShallowNet", "ShallowNetRegressor"]

@@ -18,10 +18,10 @@ import contextlib
 
 import numpy as np
 
-from ._kinds import _Classifier, _Regressor
+from ._classifier_regressor import _Classifier, _Regressor
 from ._mlp_rules import (ScikitLearnRules, check_batch_size, check_optional_dtype,
                          check_patience, random_state_of)
-from ._parameters import (check_backend_spec, check_boolean, check_fraction, check_hidden_sizes,
+from ._constraints import (check_backend_spec, check_boolean, check_fraction, check_hidden_sizes,
                           check_non_negative_float, check_parameters, check_positive_float,
                           check_positive_int, check_solver, fraction, one_of)
 from ._sklearn_face import _Absent, _RateView, _Routing, _check_as_scikit_learn

@@ -22,7 +22,7 @@ import numpy as np
 
 from ._monitors import CostLog, HeldOutMonitor
 from ._training_types import EarlyStopping, Options, Result, options_of  # noqa: F401 (the loop's types)
-from ._parameters import check_choice, check_positive_float, check_positive_int
+from ._constraints import check_choice, check_positive_float, check_positive_int
 from ._validation import check_network_inputs
 from .backend import (backend_of, device_of, namespace, read_scalars, rng_from, take_samples, uniform_sampler,
                       upload_index)
