@@ -164,14 +164,17 @@ def fuse(*args, kernel_name=None):
 
 def _launch(*operands):
     """One kernel on the current device: CuPy refuses an operand that lives on another one."""
-    current = _current[-1]
+    _check_devices(operands, _current[-1])
+    _counters["launches"] += not _fusing[-1]
+
+
+def _check_devices(operands, current):
     for x in operands:
-        if isinstance(x, (list, tuple)):
-            _launch(*x)
+        if isinstance(x, (list, tuple)):  # concatenate's and stack's arrays: one kernel, all checked
+            _check_devices(x, current)
         elif isinstance(x, ndarray) and x._device != current:
             raise ValueError(f"Array device must be same as the current device: array device = "
                              f"{x._device} while current = {current}")
-    _counters["launches"] += not _fusing[-1]
 
 
 def _unwrap(x, *, host_ok=False):

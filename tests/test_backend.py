@@ -202,3 +202,19 @@ def test_strict_gpu_from_set_backend_use_backend_and_estimators(rng):
         xpnn.ShallowNet(n_iter=2, backend="gpu", strict=True).fit(X, y)
     with pytest.warns(xpnn.XpnnFallbackWarning):
         assert xpnn.ShallowNet(n_iter=2, backend="gpu").fit(X, y).backend_.requested == "gpu"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_numpys_fast_reductions_equal_numpys_own_bit_for_bit(dtype, rng):
+    """The NumPy namespace's sum, max and mean skip NumPy's Python layers, not its arithmetic."""
+    from xpnn._layout import NUMPY_NAMESPACE as fast
+
+    for shape in [(1, 200), (100, 200), (7,), (3, 5, 11), (1, 1)]:
+        x = (rng.standard_normal(shape) * 1e3).astype(dtype)
+        for axis in [None, *range(len(shape))]:
+            for keepdims in (False, True):
+                for mine, numpys in ((fast.sum, np.sum), (fast.max, np.max), (fast.mean, np.mean)):
+                    got, want = np.asarray(mine(x, axis=axis, keepdims=keepdims)), np.asarray(
+                        numpys(x, axis=axis, keepdims=keepdims))
+                    assert got.dtype == want.dtype and got.shape == want.shape
+                    assert got.tobytes() == want.tobytes(), (mine, shape, axis, keepdims)

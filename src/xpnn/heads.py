@@ -100,6 +100,9 @@ def _residual(A, Y):
     return A - Y
 
 
+_RESIDUAL_OVER = elementwise(lambda xp, A, Y, m: (A - Y) / m, "xpnn_residual_over_m")
+
+
 def sigmoid_accuracy(Z, Y):
     """Share of examples with every unit on the right side of 0.5 (one unit: plain accuracy)."""
     xp = namespace(Z, Y)
@@ -176,14 +179,17 @@ def cost_from_logits(Z, Y, head="sigmoid", S=None):
     each example's loss, or Σ S·loss / Σ S with per-example weights S (1, m)."""
     xp = namespace(Z, Y)
     loss = get_head(head).loss(Z, Y)
-    if S is None:
-        return xp.sum(loss) / Z.shape[-1]
+    if S is None:  # one loss per example: its mean (one reduction, the same numbers as sum / m)
+        return xp.mean(loss) if loss.shape[0] == 1 else xp.sum(loss) / Z.shape[-1]
     return xp.sum(S * loss) / total_weight(S)
 
 
 def cost_gradient(A, Y, head="sigmoid", S=None):
     """dZ[L] (k, m) of the cost: dZ(A, Y) / m, or S·dZ(A, Y) / Σ S with weights S (1, m)."""
-    dZ = get_head(head).dZ(A, Y)  # a new array: scaled in place
+    head = get_head(head)
+    if S is None and head.dZ is _residual:  # (A - Y) / m as one fused kernel
+        return _RESIDUAL_OVER(A, Y, A.shape[1])
+    dZ = head.dZ(A, Y)  # a new array: scaled in place
     if S is None:
         dZ /= A.shape[1]
     else:

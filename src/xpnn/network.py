@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numbers
 
+from ._layout import elementwise
 from .activations import Activation, get_activation
 from .backend import namespace, read_scalars, samples_as_rows, samples_contiguous
 from .heads import cost_from_logits, cost_gradient, get_head, total_weight
@@ -144,17 +145,19 @@ def backward(AL, Y, caches, params, activations, *, head="sigmoid", S=None, alph
             grads[f"db{l}"] = xp.sum(dZ, axis=1, keepdims=True)
         grads[f"dW{l}"] = dZ @ A_prev.T
         if alpha:
-            grads[f"dW{l}"] = grads[f"dW{l}"] + _per_example(alpha, m) * params[f"W{l}"]
+            grads[f"dW{l}"] = _ADD_SCALED(grads[f"dW{l}"], _per_example(alpha, m), params[f"W{l}"])
         if l > 1:
             Z_prev = caches[l - 2][1]
             dA = backward_product(params[f"W{l}"], dZ, Z_prev)
-            mask = None if masks is None else masks[l - 2]
-            if mask is None:
-                dA *= activations[l - 2].derivative(Z_prev, A_prev)
-            else:  # A_prev was masked: the derivative recomputes g(Z) rather than reuse it
+            mask, g = None if masks is None else masks[l - 2], activations[l - 2]
+            if mask is not None:  # A_prev was masked: the derivative recomputes g(Z) rather than reuse it
                 dA *= mask
-                dA *= activations[l - 2].derivative(Z_prev, None)
-            dZ = dA  # dA, a fresh product, was multiplied in place
+                A_prev = None
+            if g.backward is not None:  # dA g'(Z) as one fused kernel
+                dZ = g.backward(dA, Z_prev, A_prev)
+            else:
+                dA *= g.derivative(Z_prev, A_prev)
+                dZ = dA  # dA, a fresh product, was multiplied in place
     return grads
 
 
@@ -166,8 +169,25 @@ def examples(m, S=None):
 def l2_penalty(params, alpha, m):
     """The L2 term of the cost, alpha/(2m) Σ_l ||W[l]||² (biases are not penalised); m is
     :func:`examples` of the batch."""
+    return _per_example(alpha / 2, m) * _squared_weights(params)
+
+
+def with_l2(cost, params, alpha, m):
+    """``cost + l2_penalty(params, alpha, m)``, the scaling and the sum as one fused kernel."""
+    return _ADD_SCALED(cost, _per_example(alpha / 2, m), _squared_weights(params))
+
+
+def _squared_weights(params):
+    """Σ_l ||W[l]||², one dot product per layer (scikit-learn's ``np.dot(s.ravel(), s.ravel())``)."""
     xp = namespace(*params.values())
-    return _per_example(alpha / 2, m) * sum(xp.sum(W * W) for k, W in params.items() if k[0] == "W")
+    squares = [w @ w for w in (xp.reshape(W, (-1,)) for k, W in params.items() if k[0] == "W")]
+    total = squares[0]
+    for square in squares[1:]:
+        total = total + square
+    return total
+
+
+_ADD_SCALED = elementwise(lambda xp, a, c, b: a + c * b, "xpnn_add_scaled")  # a + c b, one kernel
 
 
 def _per_example(alpha, m):
@@ -186,7 +206,7 @@ def cost(X, Y, params, activations, *, head="sigmoid", S=None, alpha=0.0, masks=
     _check_layout(X, params, Y)
     _, caches = forward(X, params, activations, masks, S=S, training=True)
     total = cost_from_logits(caches[-1][1], Y, head, S)
-    return total + l2_penalty(params, alpha, examples(X.shape[1], S)) if alpha else total
+    return with_l2(total, params, alpha, examples(X.shape[1], S)) if alpha else total
 
 
 def decision_function(X, params, activations):

@@ -18,6 +18,7 @@ so no zero start drags the averages. σ² is the biased (population) variance, a
 
 from __future__ import annotations
 
+from ._layout import elementwise
 from .backend import namespace
 
 __all__ = ["parameter_shapes", "add_batch_norm", "trainable", "is_normalized", "moments", "normalize",
@@ -103,14 +104,13 @@ def normalize(Z, gamma, beta, w=None, given=None):
     """Training: (Z̃, norm) with the batch's statistics (or ``given`` (μ, σ²): those of a larger
     batch, as Dask's synchronised batch norm passes them); norm = (Ẑ, 1/√(σ² + ε), μ, σ²) is
     what :func:`normalize_backward` and the running averages need."""
-    xp = namespace(Z)
     if given is None:
         mean, var, centred = moments(Z, w)
     else:
         (mean, var), centred = given, Z - given[0]
-    inv_std = 1.0 / xp.sqrt(var + EPSILON)
+    inv_std = _INV_STD(var, EPSILON)
     Zhat = centred * inv_std
-    return gamma * Zhat + beta, (Zhat, inv_std, mean, var)
+    return _AFFINE(gamma, Zhat, beta), (Zhat, inv_std, mean, var)
 
 
 def normalize_backward(dZt, norm, gamma, w, sums=None):
@@ -129,8 +129,7 @@ def normalize_backward(dZt, norm, gamma, w, sums=None):
     dgamma = xp.sum(dZt * Zhat, axis=1, keepdims=True)
     dbeta = xp.sum(dZt, axis=1, keepdims=True)
     total_beta, total_gamma = (dbeta, dgamma) if sums is None else sums
-    dZ = (gamma * inv_std) * (dZt - w * (total_beta + Zhat * total_gamma))
-    return dZ, dgamma, dbeta
+    return _NORMALIZE_BACKWARD(gamma, inv_std, dZt, w, total_beta, Zhat, total_gamma), dgamma, dbeta
 
 
 def folded(params, l):
@@ -149,9 +148,18 @@ def running_averages(params, batch_moments, momentum, t):
     rate = (1.0 - momentum) / (1.0 - momentum ** t)
     out = {}
     for l, (mean, var) in batch_moments.items():
-        out[f"mean{l}"] = params[f"mean{l}"] + rate * (mean - params[f"mean{l}"])
-        out[f"var{l}"] = params[f"var{l}"] + rate * (var - params[f"var{l}"])
+        out[f"mean{l}"] = _TOWARDS(params[f"mean{l}"], rate, mean)
+        out[f"var{l}"] = _TOWARDS(params[f"var{l}"], rate, var)
     return out
+
+
+# The elementwise parts as one fused kernel each on CuPy (the same operations in the same order)
+_INV_STD = elementwise(lambda xp, var, eps: 1.0 / xp.sqrt(var + eps), "xpnn_bn_inv_std")
+_AFFINE = elementwise(lambda xp, gamma, Zhat, beta: gamma * Zhat + beta, "xpnn_bn_affine")
+_NORMALIZE_BACKWARD = elementwise(
+    lambda xp, gamma, inv_std, dZt, w, total_beta, Zhat, total_gamma:
+    (gamma * inv_std) * (dZt - w * (total_beta + Zhat * total_gamma)), "xpnn_bn_backward")
+_TOWARDS = elementwise(lambda xp, old, rate, new: old + rate * (new - old), "xpnn_bn_running_average")
 
 
 def statistics(batch_moments):

@@ -35,11 +35,12 @@ def _rate(learning_rate):
 
 
 def descend(p, step, rate):
-    """p - rate * step as a new array, with one temporary: (-rate) * step, then p added to it
-    in place (bit for bit the same as p - rate * step; on immutable arrays ``+=`` rebinds)."""
-    new = step * (-rate)
-    new += p
-    return new
+    """p - rate * step as a new array, computed as (-rate) * step + p (bit for bit the same):
+    one fused kernel on CuPy."""
+    return _DESCEND(step, rate, p)
+
+
+_DESCEND = elementwise(lambda xp, step, rate, p: step * (-rate) + p, "xpnn_descend")
 
 
 def zeros_like_params(params):

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ._layout import elementwise
 from ._monitors import CostLog, HeldOutMonitor
 from ._training_types import EarlyStopping, Options, Result, options_of  # noqa: F401 (the loop's types)
 from ._constraints import check_choice, check_positive_float, check_positive_int
@@ -29,7 +30,7 @@ from .backend import (backend_of, device_of, namespace, read_scalars, rng_from, 
 from .gradcheck import flatten, unflatten
 from .heads import cost_from_logits
 from .lbfgs import minimize
-from .network import backward, batch_moments, examples, forward, l2_penalty
+from .network import backward, batch_moments, examples, forward, with_l2
 from ._flat import init_state, update
 from .normalization import check_batch_size, normalized_layers, statistics, trainable
 from .optimizers import gd
@@ -49,7 +50,7 @@ def gradients(params, X, Y, S, masks, *, activations, head, alpha, record, momen
     if not record:
         return grads, None, batch_moments(caches)
     cost = cost_from_logits(caches[-1][1], Y, head, S)
-    cost = cost + l2_penalty(params, alpha, examples(X.shape[1], S)) if alpha else cost
+    cost = with_l2(cost, params, alpha, examples(X.shape[1], S)) if alpha else cost
     return grads, cost, batch_moments(caches)
 
 
@@ -241,7 +242,7 @@ def loop(source, params, activations, options, *, rng=None, state=None, t=0):
                 params, state, cost = step(params, state, t + 1, batch, measure)
                 t += source.steps(batch)
                 if measure and not source.full_batch:  # full batch records its one cost directly
-                    total = total + cost * source.weight(batch)
+                    total = _ACCUMULATE(cost, source.weight(batch), total)
         batch = None  # the epoch's shuffled copy of X is freed before the next one is made
         if measure:
             pending.append(cost if source.full_batch else total / source.total_weight)
@@ -271,6 +272,9 @@ def loop(source, params, activations, options, *, rng=None, state=None, t=0):
     if monitor is not None and monitor.best is not None:  # early stopping keeps its best check
         final = monitor.best
     return _result(final, log, o.n_epochs, state, t, monitor, curve)
+
+
+_ACCUMULATE = elementwise(lambda xp, cost, weight, total: total + cost * weight, "xpnn_accumulate")
 
 
 def _extend(curve, costs, last_epoch, on_epoch):
