@@ -218,3 +218,6 @@ def test_numpys_fast_reductions_equal_numpys_own_bit_for_bit(dtype, rng):
                         numpys(x, axis=axis, keepdims=keepdims))
                     assert got.dtype == want.dtype and got.shape == want.shape
                     assert got.tobytes() == want.tobytes(), (mine, shape, axis, keepdims)
+        flat = fast.reshape(x, (-1,))  # a view, as np.reshape's; a transposed array's: a copy, in C order
+        assert np.shares_memory(flat, x) and np.array_equal(flat, np.reshape(x, (-1,)))
+        assert np.array_equal(fast.reshape(x.T, (-1,)), np.reshape(x.T, (-1,)))

@@ -55,7 +55,7 @@ def train(rules, task):
     if rules.solver == "lbfgs":
         rules.check_lbfgs(task)
         result, solution = training.run_lbfgs(
-            task.X.T, _targets(task.Y, backend, hp), params, activations, head=task.head,
+            task.X.T, rules.targets(task.Y, backend), params, activations, head=task.head,
             S=_weights(task.weights, backend, hp), alpha=hp["alpha"], max_iter=task.n_epochs,
             **rules.lbfgs_options(task))
         return rules.after_lbfgs(result, solution)
@@ -86,13 +86,9 @@ def _stochastic(rules, task, params, activations):
         result = distributed.train(X, Y, params, activations, options, sample_weight=weights, state=state,
                                    t=t)
     else:
-        result = training.run(X.T, _targets(Y, backend, hp), params, activations, options, rows=rows,
+        result = training.run(X.T, rules.targets(Y, backend), params, activations, options, rows=rows,
                               S=_weights(weights, backend, hp), state=state, t=t)
     return result, m, validation
-
-
-def _targets(Y, backend, hp):
-    return backend.asarray(Y.T, dtype=hp["dtype"])
 
 
 def _weights(weights, backend, hp):
@@ -116,6 +112,10 @@ class Rules:
     def base_rate(self):
         """The learning rate a batch-norm running average and a divergence message quote."""
         return self.hp["learning_rate"]
+
+    def targets(self, Y, backend):
+        """Host targets Y (m, k) on the backend in the fit's dtype, in course notation (k, m)."""
+        return backend.asarray(Y.T, dtype=self.hp["dtype"])
 
     def batch_size(self, m):
         """Examples per step; None for full batch."""
@@ -159,7 +159,7 @@ class CourseRules(Rules):
         by_loss = constant_held_out(Y_val, head, type(self.estimator).__name__,
                                     "judges the held-out loss instead")
         checks = math.ceil(hp["n_iter_no_change"] / hp["cost_every"])  # patience counted in epochs
-        return training.EarlyStopping(X_val, _targets(Y_val, backend, hp), checks,
+        return training.EarlyStopping(X_val, self.targets(Y_val, backend), checks,
                                       1e-4 if hp["tol"] is None else hp["tol"], by_loss=by_loss)
 
     def optimizer(self, m, steps_per_epoch, backend):

@@ -175,14 +175,14 @@ class ScikitLearnRules(Rules):
 
     def early_stopping(self, X_val, Y_val, head, backend):
         hp = self.hp
-        return EarlyStopping(X_val, backend.asarray(Y_val.T, dtype=hp["dtype"]), hp["n_iter_no_change"] + 1,
-                             hp["tol"], inclusive=True)
+        return EarlyStopping(X_val, self.targets(Y_val, backend), hp["n_iter_no_change"] + 1, hp["tol"],
+                             inclusive=True)
 
     def optimizer(self, m, steps_per_epoch, backend):
         """The solver with the hyperparameters it declares, by name (Adam in scikit-learn's
         form, ε added to the corrected root); sgd's "invscaling" and "adaptive" rates."""
         hp, name = self.hp, self.solver
-        if self.hp["batch_size"] != "auto" and hp["batch_size"] > m:
+        if self.hp["batch_size"] != "auto" and hp["batch_size"] > m:  # said once a fit, as scikit-learn does
             warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
                  UserWarning)
         rate = hp["learning_rate_init"]
