@@ -142,7 +142,8 @@ class ShallowNet(_Classifier):
     Parameters
     ----------
     n_hidden : int, default 4
-    activation : str, default "tanh" (any name of ``xpnn.activations.ACTIVATIONS``)
+    activation : str, default "tanh"
+        A name of ``xpnn.activations.ACTIVATIONS``, or scikit-learn's "logistic".
     learning_rate : float, default 1.2
     n_iter : int, default 10000
     init : str, default "random" (0.01 * randn)
@@ -170,7 +171,8 @@ class DeepNet(_Classifier):
     ----------
     hidden_layer_sizes : sequence of int, default (20, 7, 5)
         ``()`` is logistic (or softmax) regression.
-    activation : str, default "relu" (any name of ``xpnn.activations.ACTIVATIONS``)
+    activation : str, default "relu"
+        A name of ``xpnn.activations.ACTIVATIONS``, or scikit-learn's "logistic".
     learning_rate : float, default 0.0075
     n_iter : int, default 2500
     init : str, default "xavier" (randn / sqrt(n[l-1]), the course's choice)
