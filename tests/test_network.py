@@ -418,3 +418,41 @@ def test_the_course_functions_name_the_layout_when_shapes_are_transposed():
     AL, caches = network.forward(X, params, activations)
     with pytest.raises(ValueError, match=r"got \(20, 1\): pass Y\.T"):
         network.backward(AL, Y.T, caches, params, activations)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_numpys_in_place_fused_steps_give_the_kernels_numbers_bit_for_bit(dtype):
+    """On NumPy the fused steps (dA g'(Z), (A - Y)/m, dW + (alpha/m) W) run in place; on
+    array_api_strict the kernels themselves run: the same numbers, bit for bit."""
+    strict = pytest.importorskip("array_api_strict")
+    from xpnn.activations import ACTIVATIONS
+    from xpnn.heads import cost_gradient
+
+    rng = np.random.default_rng(0)
+    Z, dA = rng.standard_normal((5, 40)).astype(dtype), rng.standard_normal((5, 40)).astype(dtype)
+    for name in ("sigmoid", "tanh", "relu", "identity"):
+        g = ACTIVATIONS[name]
+        A = g.forward(Z)
+        mine = g.backward(dA.copy(), Z, A)
+        theirs = g.backward(strict.asarray(dA), strict.asarray(Z), strict.asarray(A))
+        assert np.asarray(theirs).tobytes() == mine.tobytes(), name
+        want = dA * g.derivative(Z, A)  # the unfused product
+        assert want.tobytes() == mine.tobytes(), name
+    A1, Y1 = rng.random((1, 40)).astype(dtype), (rng.random((1, 40)) > 0.5).astype(dtype)
+    assert np.asarray(cost_gradient(strict.asarray(A1), strict.asarray(Y1))).tobytes() == \
+        cost_gradient(A1, Y1).tobytes()
+    params = initialize_parameters([3, 4, 1], scheme="he", seed=0)
+    params = {k: v.astype(dtype) for k, v in params.items()}
+    X, Y = rng.standard_normal((3, 40)).astype(dtype), (rng.random((1, 40)) > 0.5).astype(dtype)
+    acts = network.layer_activations(2, "relu")
+    sp = {k: strict.asarray(v) for k, v in params.items()}
+    grads, sgrads = (network.backward(*_with_y(network.forward(x, p, acts, training=True), y), p, acts,
+                                      alpha=0.3)
+                     for x, y, p in ((X, Y, params), (strict.asarray(X), strict.asarray(Y), sp)))
+    for k in grads:
+        assert np.asarray(sgrads[k]).tobytes() == grads[k].tobytes(), k
+
+
+def _with_y(forward, Y):
+    AL, caches = forward
+    return AL, Y, caches

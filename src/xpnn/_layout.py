@@ -139,16 +139,22 @@ def _device_scalar(value: float, dtype: Any, device: Any) -> Any:
     return torch.full((), value, dtype=dtype, device=device)
 
 
-def elementwise(kernel: Any, name: str) -> Any:
+def elementwise(kernel: Any, name: str, numpy_in_place: Any = None) -> Any:
     """``kernel(xp, *args)``, an elementwise function of arrays and Python scalars, as a callable
     of ``*args``: one fused kernel on CuPy (``cupy.fuse``: one launch instead of one per
     operation), the function itself with the arrays' namespace elsewhere (the same operations in
     the same order: the same numbers). Should CuPy refuse to fuse it, or promote the first
-    array's dtype, the unfused function runs from then on (the same numbers, more launches)."""
+    array's dtype, the unfused function runs from then on (the same numbers, more launches).
+
+    ``numpy_in_place(*args)``: NumPy's form of the same arithmetic with in-place steps (into
+    arrays it makes, or that the caller has just made and hands over), which saves NumPy an
+    allocation per step; used for NumPy arrays only, bit for bit the kernel's numbers."""
     fused: dict = {}
 
     def run(*args: Any) -> Any:
         first = args[0]
+        if type(first) is np.ndarray and numpy_in_place is not None:
+            return numpy_in_place(*args)
         if type(first) is np.ndarray or isinstance(first, np.generic):  # NumPy: no lookup (a few µs)
             return kernel(NUMPY_NAMESPACE, *args)
         if array_api_compat.is_cupy_array(first) and fused.get("cupy") is not False:

@@ -100,7 +100,13 @@ def _residual(A, Y):
     return A - Y
 
 
-_RESIDUAL_OVER = elementwise(lambda xp, A, Y, m: (A - Y) / m, "xpnn_residual_over_m")
+def _over(d, m):
+    d /= m
+    return d
+
+
+_RESIDUAL_OVER = elementwise(lambda xp, A, Y, m: (A - Y) / m, "xpnn_residual_over_m",
+                             lambda A, Y, m: _over(A - Y, m))  # NumPy: A - Y divided in place
 
 
 def sigmoid_accuracy(Z, Y):

@@ -145,7 +145,7 @@ def backward(AL, Y, caches, params, activations, *, head="sigmoid", S=None, alph
             grads[f"db{l}"] = xp.sum(dZ, axis=1, keepdims=True)
         grads[f"dW{l}"] = dZ @ A_prev.T
         if alpha:
-            grads[f"dW{l}"] = _ADD_SCALED(grads[f"dW{l}"], _per_example(alpha, m), params[f"W{l}"])
+            grads[f"dW{l}"] = _ADD_L2(grads[f"dW{l}"], _per_example(alpha, m), params[f"W{l}"])
         if l > 1:
             Z_prev = caches[l - 2][1]
             dA = backward_product(params[f"W{l}"], dZ, Z_prev)
@@ -188,6 +188,15 @@ def _squared_weights(params):
 
 
 _ADD_SCALED = elementwise(lambda xp, a, c, b: a + c * b, "xpnn_add_scaled")  # a + c b, one kernel
+
+
+def _plus(a, b):
+    a += b
+    return a
+
+
+# dW + (alpha/m) W, dW a product just made: on NumPy added into it
+_ADD_L2 = elementwise(lambda xp, g, c, W: g + c * W, "xpnn_add_l2", lambda g, c, W: _plus(g, c * W))
 
 
 def _per_example(alpha, m):
