@@ -500,3 +500,21 @@ def test_lbfgs_reads_the_host_once_per_evaluation(monkeypatch):
         warnings.simplefilter("ignore")
         xpnn.MLPClassifier((8,), solver="lbfgs", max_iter=30, random_state=0, backend=be).fit(Xd, y)
     assert len(evaluations) > 10 and reads == [len(evaluations)]  # one read per evaluation of f
+
+
+def test_dask_with_cupy_chunks_sends_the_parameters_once_a_step(dask_cupy, monkeypatch):
+    """Full batch over 4 chunks with batch norm (5 rounds over the chunks a step): the
+    parameters reach the device once a step, as one buffer, not once per chunk, round and array."""
+    from xpnn import distributed
+
+    uploads = []
+    real = distributed._upload
+    monkeypatch.setattr(distributed, "_upload", lambda *a: uploads.append(1) or real(*a))
+    Xd, X = dask_cupy
+    y = (X[:, 0] > 0).astype(int)
+    kwargs = dict(hidden_layer_sizes=(4,), n_iter=3, random_state=0, batch_norm=True)
+    on_dask = xpnn.DeepNet(**kwargs).fit(Xd, y)
+    assert len(uploads) == 3
+    on_numpy = xpnn.DeepNet(**kwargs).fit(X, y)
+    for key in on_numpy.params_:
+        np.testing.assert_allclose(on_dask.params_[key], on_numpy.params_[key], rtol=1e-10, atol=1e-12)

@@ -16,13 +16,16 @@ automatically), or one started with :func:`local_client`; chunks may be NumPy or
 
 from __future__ import annotations
 
+import threading
+import uuid
+
 import numpy as np
 
 from .backend import backend_of, move_tree, rng_from, to_numpy, uniform_sampler
 from .gradcheck import flatten, unflatten
 from .network import forward, l2_penalty
 from .normalization import check_batch_size, is_normalized, trainable
-from ._flat import update
+from ._flat import _pack, _views, update
 from .training import dropout_masks, gradients, loop, options_of
 
 __all__ = ["local_client", "train", "FullBatch", "Streamed"]
@@ -73,6 +76,29 @@ def _masks(dropout, X, t, part):
     return dropout_masks(sampler, rates, hidden, X.shape[1], X)
 
 
+_ON_DEVICE: dict = {}  # this process's copies of the current step's parameters, by device and dtype
+_ON_DEVICE_LOCK = threading.Lock()
+
+
+def _params_on(params, be, dtype, step):
+    """The step's parameters on ``be``, sent once per step and device in each process (its chunk
+    tasks share them; another step's copies are dropped), as one buffer (one transfer, the
+    arrays views of it). ``step``: the step's token (None: not shared)."""
+    if step is None:
+        return _upload(params, be, dtype)
+    key = (step, str(be.device), dtype)
+    with _ON_DEVICE_LOCK:
+        if key not in _ON_DEVICE:
+            for old in [k for k in _ON_DEVICE if k[0] != step]:
+                del _ON_DEVICE[old]
+            _ON_DEVICE[key] = _upload(params, be, dtype)
+        return _ON_DEVICE[key]
+
+
+def _upload(params, be, dtype):
+    return _views(be.asarray(_pack(params), dtype=dtype), params)
+
+
 def _on_chunk(X_rows, Y_rows, w, params, options):
     """The chunk in course notation on its backend: X, Y, S, the parameters, the dropout masks,
     and ``options`` for :func:`xpnn.training.gradients` (batch-norm statistics and sums moved to
@@ -80,7 +106,7 @@ def _on_chunk(X_rows, Y_rows, w, params, options):
     be = backend_of(X_rows)
     X, Y = X_rows.T, be.asarray(to_numpy(Y_rows).T, dtype=X_rows.dtype)
     S = None if w is None else be.asarray(np.reshape(to_numpy(w), (1, -1)), dtype=X_rows.dtype)
-    device = move_tree(params, be, str(X_rows.dtype))
+    device = _params_on(params, be, str(X_rows.dtype), options.pop("step", None))
     masks = _masks(options.pop("dropout"), X, options.pop("t"), options.pop("part"))
     for name in ("moments", "sums"):
         options[name] = None if options.get(name) is None else move_tree(options[name], be, str(X_rows.dtype))
@@ -197,8 +223,9 @@ class FullBatch(_DaskSource):
 
     def stepper(self, *, activations, head, alpha, optimizer, momentum):
         def step(params, state, t, batch, record):
-            shared = _delayed(params)  # one key, sent once per worker
-            options = dict(activations=activations, head=head, dropout=self.dropout, t=t)
+            shared = _delayed(params)  # one key, sent once per worker, and to each device once
+            options = dict(activations=activations, head=head, dropout=self.dropout, t=t,
+                           step=uuid.uuid4().hex)
             moments, sums = self._batch_norm(shared, params, options)
             total = self._compute(_tree_sum(self._map(_chunk_contribution, shared, moments=moments, sums=sums,
                                                       **options)), t)
