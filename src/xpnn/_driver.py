@@ -59,7 +59,7 @@ def train(rules, task):
             S=_weights(task.weights, backend, hp), alpha=hp["alpha"], max_iter=task.n_epochs,
             **rules.lbfgs_options(task))
         return rules.after_lbfgs(result, solution)
-    return rules.after_stochastic(*_stochastic(rules, task, params, activations))
+    return rules.after_stochastic(task, *_stochastic(rules, task, params, activations))
 
 
 def _stochastic(rules, task, params, activations):
@@ -96,8 +96,11 @@ def _weights(weights, backend, hp):
 
 
 class Rules:
-    """The course's rules, which scikit-learn's (:class:`xpnn._mlp_rules.ScikitLearnRules`)
-    override where they differ. One object per fit: it holds the fit's random draws."""
+    """What every family's rules share: :class:`CourseRules` and scikit-learn's
+    (:class:`xpnn._mlp_rules.ScikitLearnRules`) say the rest. One object per fit: it holds the
+    fit's random draws."""
+
+    SOLVER, RATE = "optimizer", "learning_rate"  # the family's hyperparameters that name them
 
     def __init__(self, estimator, hp):
         self.estimator, self.hp = estimator, hp
@@ -106,12 +109,12 @@ class Rules:
     @property
     def solver(self):
         """The optimizer's name ("lbfgs" or a name in :data:`xpnn.optimizers.OPTIMIZERS`)."""
-        return self.hp["optimizer"]
+        return self.hp[self.SOLVER]
 
     @property
     def base_rate(self):
-        """The learning rate a batch-norm running average and a divergence message quote."""
-        return self.hp["learning_rate"]
+        """The initial learning rate (what a divergence message quotes)."""
+        return self.hp[self.RATE]
 
     def targets(self, Y, backend):
         """Host targets Y (m, k) on the backend in the fit's dtype, in course notation (k, m)."""
@@ -186,7 +189,7 @@ class CourseRules(Rules):
     def shuffle(self):
         return True
 
-    def after_stochastic(self, result, m, validation):
+    def after_stochastic(self, task, result, m, validation):
         return result
 
     def check_lbfgs(self, task):

@@ -138,17 +138,11 @@ class ScikitLearnRules(Rules):
     RandomState of ``random_state``, in scikit-learn's order; its batch size and learning-rate
     schedules; its plateau rule; what its fitted attributes record (``run``)."""
 
+    SOLVER, RATE = "solver", "learning_rate_init"
+
     def __init__(self, estimator, hp):
         super().__init__(estimator, hp)
         self.rs, self.run = random_state_of(estimator.random_state), None
-
-    @property
-    def solver(self):
-        return self.hp["solver"]
-
-    @property
-    def base_rate(self):
-        return self.hp["learning_rate_init"]
 
     def batch_size(self, m):
         batch = min(200, m) if self.hp["batch_size"] == "auto" else self.hp["batch_size"]
@@ -205,7 +199,6 @@ class ScikitLearnRules(Rules):
     def loop_options(self, task):
         self.plateau = Plateau(self.hp, self.rate, bool(self.estimator.verbose), task.early_stopping,
                                self.estimator.__dict__.get("best_loss_") if task.warm else None)
-        self.n_epochs = task.n_epochs
         return dict(cost_every=1, on_divergence="continue", callback=self.plateau)
 
     def seed(self, t, backend):
@@ -217,10 +210,10 @@ class ScikitLearnRules(Rules):
         """scikit-learn's shuffles: each epoch's order from the RandomState of the weights."""
         return EpochShuffle(self.rs) if self.hp["shuffle"] else False
 
-    def after_stochastic(self, result, m, validation):
+    def after_stochastic(self, task, result, m, validation):
         plateau = self.plateau
         self.run = {"losses": list(result.costs), "n_samples": m, "stopped": plateau.stopped or (
-            validation is not None and len(result.costs) < self.n_epochs),
+            validation is not None and len(result.costs) < task.n_epochs),
             "best_loss": plateau.best, "scores": result.validation_scores or [],
             "no_improvement": plateau.count, "rate": self.rate}
         return _finite(result)

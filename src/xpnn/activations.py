@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from typing import Any, Callable, NamedTuple
 
 from ._layout import elementwise
@@ -103,19 +104,14 @@ def identity_prime(Z, A=None):
     return namespace(Z).ones_like(Z)
 
 
-def _times(dA, factor):
-    dA *= factor
-    return dA
-
-
 # dA g'(Z): one fused kernel on CuPy; on NumPy multiplied into dA, a product the backward pass
 # has just made (the derivative's arrays, as the course computes them)
 _SIGMOID_BACKWARD = elementwise(lambda xp, dA, A: dA * ((1.0 - A) * A), "xpnn_sigmoid_backward",
-                                lambda dA, A: _times(dA, (1.0 - A) * A))
+                                lambda dA, A: operator.imul(dA, (1.0 - A) * A))
 _TANH_BACKWARD = elementwise(lambda xp, dA, A: dA * (1.0 - A * A), "xpnn_tanh_backward",
-                             lambda dA, A: _times(dA, 1.0 - A * A))
+                             lambda dA, A: operator.imul(dA, 1.0 - A * A))
 _RELU_BACKWARD = elementwise(lambda xp, dA, Z: dA * xp.astype(Z > 0, dA.dtype), "xpnn_relu_backward",
-                             lambda dA, Z: _times(dA, Z > 0))
+                             lambda dA, Z: operator.imul(dA, Z > 0))
 
 ACTIVATIONS = {
     "sigmoid": Activation(sigmoid, sigmoid_prime,

@@ -19,6 +19,7 @@ respect to its logits (the 1/m or S / Σ S is applied once, in :func:`cost_gradi
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Callable, NamedTuple
 
 from ._layout import elementwise
@@ -100,13 +101,8 @@ def _residual(A, Y):
     return A - Y
 
 
-def _over(d, m):
-    d /= m
-    return d
-
-
 _RESIDUAL_OVER = elementwise(lambda xp, A, Y, m: (A - Y) / m, "xpnn_residual_over_m",
-                             lambda A, Y, m: _over(A - Y, m))  # NumPy: A - Y divided in place
+                             lambda A, Y, m: operator.itruediv(A - Y, m))  # NumPy: A - Y divided in place
 
 
 def sigmoid_accuracy(Z, Y):

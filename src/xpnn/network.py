@@ -12,6 +12,7 @@ from its arguments and runs unchanged on NumPy, CuPy, torch and array_api_strict
 from __future__ import annotations
 
 import numbers
+import operator
 
 from ._layout import elementwise
 from .activations import Activation, get_activation
@@ -190,13 +191,8 @@ def _squared_weights(params):
 _ADD_SCALED = elementwise(lambda xp, a, c, b: a + c * b, "xpnn_add_scaled")  # a + c b, one kernel
 
 
-def _plus(a, b):
-    a += b
-    return a
-
-
 # dW + (alpha/m) W, dW a product just made: on NumPy added into it
-_ADD_L2 = elementwise(lambda xp, g, c, W: g + c * W, "xpnn_add_l2", lambda g, c, W: _plus(g, c * W))
+_ADD_L2 = elementwise(lambda xp, g, c, W: g + c * W, "xpnn_add_l2", lambda g, c, W: operator.iadd(g, c * W))
 
 
 def _per_example(alpha, m):
