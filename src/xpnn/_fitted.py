@@ -208,12 +208,14 @@ class _Fitted:
         one, or the dict, moves the new ones), so predictions always follow ``params_``. Each
         cache entry holds the host arrays it was made from and is matched to them by ``is``."""
         held = tuple((self.params_ if params is None else params).items())
-        self._device_params = {key: entry for key, entry in self._device_params.items()
-                               if _same_arrays(entry[0], held)}
+        # one local dict, read from and returned from: a refit in another thread that publishes
+        # a new cache meanwhile never hands this call the other model's arrays
+        cache = {key: entry for key, entry in self._device_params.items() if _same_arrays(entry[0], held)}
         key = backend_key(backend)
-        if key not in self._device_params:
-            self._device_params[key] = (held, {k: backend.asarray(v) for k, v in held})
-        return self._device_params[key][1]
+        if key not in cache:
+            cache[key] = (held, {k: backend.asarray(v) for k, v in held})
+        self._device_params = cache
+        return cache[key][1]
 
     def _forward(self, X, finish):
         """Run the net on X; returns ``finish(A[L], Z[L], host, published)``: the outputs (k, m) on
