@@ -174,7 +174,7 @@ def test_explicit_gpu_backend_on_cpu_machine_warns_and_labels_the_fallback(data)
 def test_predictions_in_blocks_equal_all_rows_at_once(monkeypatch):
     """Large inputs run through the net in blocks of rows (the hidden layers of a block stay in
     cache): the same probabilities as one pass over every row."""
-    import xpnn._fitted as fitted
+    import xpnn._prediction as fitted
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((1000, 6))

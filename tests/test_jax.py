@@ -186,7 +186,7 @@ def test_prediction_is_compiled_for_a_few_padded_shapes(monkeypatch):
     """On JAX the forward pass of prediction is compiled, its rows padded with zero rows to a
     power of two (at least 16): 1, 5 and 16 rows share one compilation, 17 and 30 another; the
     padding never reaches the outputs."""
-    from xpnn import _fitted
+    from xpnn import _prediction as _fitted
 
     traced, rows_forward = [], _fitted._rows_forward
     def spy(X_rows, *args, **kwargs):

@@ -128,3 +128,17 @@ def test_no_function_but_a_constructor_takes_more_than_12_parameters():
                 if count > 12:
                     long.append(f"{_module_name(path)}.{node.name}: {count}")
     assert long == []
+
+
+def test_every_estimator_is_its_class_a_kind_and_the_one_base():
+    """At most three xpnn classes in any estimator's MRO: its own, _Classifier or _Regressor,
+    and _BaseNet; what a family does its own way is its rules object (``_rules``), not a class."""
+    import xpnn  # noqa: F401  (registers every estimator)
+    from xpnn._base import _BaseNet
+    from xpnn._classifier_regressor import _Classifier, _Regressor
+    from xpnn.persistence import _CLASSES
+
+    assert len(_CLASSES) >= 7
+    for cls in _CLASSES.values():
+        ours = [k for k in cls.__mro__ if k.__module__.startswith("xpnn")]
+        assert len(ours) == 3 and ours[2] is _BaseNet and ours[1] in (_Classifier, _Regressor), ours

@@ -274,10 +274,15 @@ def test_predictions_never_tear_while_another_thread_refits():
                 errors.append(exc)
                 return
     threads = [threading.Thread(target=refit), threading.Thread(target=predict)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often: more interleavings, and the refit never waits
+    try:                         # out the default 5 ms for the GIL at each NumPy call
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
     assert errors == [] and shapes <= {(60, 2), (60, 3)}
 
 

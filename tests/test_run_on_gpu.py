@@ -13,6 +13,7 @@ import pytest
 ROOT = pathlib.Path(__file__).parents[1]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 def test_the_gpu_run_script_runs_every_step_in_fake_gpu_mode(tmp_path):
     env = {**os.environ, "XPNN_FAKE_GPU": "1", "OUT": str(tmp_path),

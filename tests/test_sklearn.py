@@ -67,3 +67,26 @@ def test_works_in_a_pipeline_and_cross_validation():
     pipe = make_pipeline(StandardScaler(), xpnn.ShallowNet(n_iter=2000, random_state=0))
     cv = KFold(3, shuffle=True, random_state=0)
     assert cross_val_score(pipe, X, y, cv=cv).mean() > 0.7  # chance is 0.5
+
+
+def test_course_estimators_route_sample_weight_too():
+    """Every estimator takes sample_weight, so every one answers scikit-learn's metadata routing:
+    a requested weight reaches a course net's fit through GridSearchCV (the same model as a
+    direct weighted fit); an unrequested one is refused as scikit-learn refuses it."""
+    import numpy as np
+    import sklearn
+    from sklearn.model_selection import GridSearchCV
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 3))
+    y = (X[:, 0] + 0.3 * rng.standard_normal(80) > 0).astype(int)
+    w = np.where(y == 1, 3.0, 1.0)
+    kw = dict(hidden_layer_sizes=(4,), n_iter=30, learning_rate=0.1, random_state=0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        model = xpnn.DeepNet(**kw).set_fit_request(sample_weight=True).set_score_request(sample_weight=False)
+        search = GridSearchCV(model, {"alpha": [0.0]}, cv=2).fit(X, y, sample_weight=w)
+        direct = xpnn.DeepNet(**kw).fit(X, y, sample_weight=w)
+        np.testing.assert_allclose(search.best_estimator_.params_["W1"], direct.params_["W1"])
+        assert search.best_estimator_.get_metadata_routing().fit.requests == {"sample_weight": True}
+        with pytest.raises(Exception, match="sample_weight"):
+            GridSearchCV(xpnn.DeepNet(**kw), {"alpha": [0.0]}, cv=2).fit(X, y, sample_weight=w)

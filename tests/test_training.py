@@ -200,7 +200,7 @@ def test_early_stopping_stops_and_keeps_the_best_validation_score(rng):
 
 def test_early_stopping_holds_out_a_stratified_split():
     strata = np.r_[np.zeros(90, int), np.ones(10, int)]
-    train, held = _validation.stratified_split(strata, 0.2, np.random.default_rng(0))
+    train, held = _validation.train_test_rows(100, 0.2, np.random.default_rng(0), strata)
     assert len(held) == 20 and np.sum(strata[held]) == 2
     assert sorted(np.r_[train, held]) == list(range(100))
 

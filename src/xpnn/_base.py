@@ -1,65 +1,60 @@
-"""The machinery behind the estimators (:mod:`xpnn.estimators`): the parameters protocol with
-its declared constraints, fit / partial_fit / warm start over the one training loop, the fitted
-state (one schema for ``fit`` and for model files), and the forward pass of prediction. What
-differs between classifiers and regressors is in :mod:`xpnn._classifier_regressor`.
+"""The machinery behind every estimator (:mod:`xpnn.estimators`, :mod:`xpnn.mlp`): the
+parameters protocol, fit / partial_fit / warm start through the one driver
+(:func:`xpnn._driver.train`), the fitted state published in one step and restored from a model
+file (one schema, :class:`xpnn._state.FittedState`), pickling, and prediction's forward pass
+with the fitted parameters moved to the backend once. What a family of estimators does its own
+way (the course's, scikit-learn's) is its rules object (``_rules``: constraints, fitted extras,
+how training is set up); what differs between classifiers and regressors is in
+:mod:`xpnn._classifier_regressor`.
 
 Rows are samples here (X is (n_samples, n_features), y is (n_samples,) or (n_samples, k)); fit
 transposes once, as a view, to the course's notation.
+
+A fit publishes its :class:`FittedState` as one attribute (``_published``) beside the public
+ones; predictions read that one attribute once per call, so a concurrent refit never tears a
+prediction (old parameters with new classes). ``params_`` is its parameter dict.
 """
 
 from __future__ import annotations
 
 import inspect
 import numbers
+
 import numpy as np
 
+from . import _prediction
+from ._constraints import check_hidden_sizes, check_parameters, fraction
 from ._driver import CourseRules, Task, train
-from ._fitted import _Fitted, backend_key
 from ._memory import check_fits_in_memory
-from ._monitors import rising_or_oscillating
-from ._state import FittedState, continuation_problem
-from ._constraints import (check_backend_spec, check_boolean, check_dtype, check_hidden_sizes,
-                          check_non_negative_float, check_parameters, check_positive_float,
-                          check_positive_int, check_rates, check_seed, check_solver, fraction, one_of,
-                          optional)
-from ._validation import check_sample_weight, check_X, combine_weights, feature_names
-from .activations import NAMES, canonical
-from .backend import is_out_of_memory, move_tree, out_of_memory_message, resolve_backend, to_numpy, warn
-from .exceptions import convergence_warning
-from .initializers import SCHEMES
-from .optimizers import DECAYS
+from ._monitors import not_learning, progress_bar, reporter
+from ._prediction import backend_key
+from ._sklearn_face import estimator_repr, routing_of, set_request
+from ._state import FittedState, check_state, continuation_problem, fitted_extras
+from ._validation import check_feature_names, check_sample_weight, check_X, combine_weights, feature_names
+from .activations import canonical
+from .backend import (backend_of, is_host_array, is_out_of_memory, move_tree, out_of_memory_message,
+                      resolve_backend, to_numpy, warn)
+from .exceptions import convergence_warning, not_fitted_error
+from .heads import get_head
+from .network import layer_activations, n_layers
+from .normalization import parameter_shapes
 
 
-class _BaseNet(_Fitted):
-    """Shared fit/predict for the course's nets; subclasses say which layers they have."""
+class _BaseNet:
+    """Shared fit/predict for every estimator; subclasses say which layers they have."""
 
-    _rules = CourseRules  # how this family sets training up (the one driver reads it)
-
-    # Every constructor parameter with a constraint, declared once (scikit-learn's
-    # _parameter_constraints): fit and model files both check them here.
-    _PARAMETERS = {
-        "learning_rate": check_positive_float, "n_iter": check_positive_int,
-        "cost_every": check_positive_int, "init": one_of(SCHEMES), "activation": one_of(NAMES),
-        "on_divergence": one_of({"raise", "warn"}), "batch_size": optional(check_positive_int),
-        "optimizer": check_solver,
-        "learning_rate_decay": optional(one_of(DECAYS)),
-        "decay_rate": check_positive_float, "decay_interval": check_positive_int,
-        "beta_1": fraction(upper_open=True), "beta_2": fraction(upper_open=True),
-        "epsilon": check_positive_float, "alpha": check_non_negative_float,
-        "dropout": check_rates, "validation_fraction": fraction(upper_open=True, positive=True),
-        "n_iter_no_change": check_positive_int, "tol": optional(check_non_negative_float),
-        "dtype": check_dtype,
-        "hidden_layer_sizes": check_hidden_sizes, "n_hidden": check_positive_int,
-        "random_state": check_seed, "backend": check_backend_spec,
-        "batch_norm": check_boolean, "batch_norm_momentum": fraction(upper_open=True),
-    }
+    _rules = CourseRules  # the family's rules: constraints, fitted extras, how training is set up
 
     def _hidden_layer_sizes(self):
-        return ()
+        return check_hidden_sizes(getattr(self, "hidden_layer_sizes", ()), "hidden_layer_sizes")
 
     def _hidden_activation(self):
         """The hidden layers' activation, by its name in :data:`xpnn.activations.ACTIVATIONS`."""
         return canonical(getattr(self, "activation", "relu"))
+
+    def _batch_norm(self):
+        """Whether the hidden layers are batch-normalised (estimators without the option: no)."""
+        return bool(getattr(self, "batch_norm", False))
 
     # ----------------------------------------------------------- parameters protocol
     @classmethod
@@ -81,19 +76,7 @@ class _BaseNet(_Fitted):
         return self
 
     def __repr__(self):
-        """scikit-learn's repr: the parameters changed from their defaults, sorted by name, lines
-        filled to 79 characters and continued under the opening parenthesis."""
-        defaults = inspect.signature(type(self).__init__).parameters
-        changed = [f"{k}={v!r}" for k, v in sorted(self.get_params().items())
-                   if repr(v) != repr(defaults[k].default)]
-        lines, indent = [f"{type(self).__name__}("], " " * (len(type(self).__name__) + 1)
-        for i, item in enumerate(changed):
-            item += "," if i < len(changed) - 1 else ""
-            if len(lines[-1]) + len(item) + 1 > 79 and not lines[-1].endswith("("):
-                lines.append(indent + item)
-            else:
-                lines[-1] += ("" if lines[-1].endswith("(") else " ") + item
-        return "\n".join(lines) + ")"
+        return estimator_repr(self)
 
     @property
     def _repr_html_(self):
@@ -105,11 +88,14 @@ class _BaseNet(_Fitted):
         return lambda: estimator_html_repr(self)
 
     def _hyperparameters(self):
-        """The constructor's parameters, checked against ``_PARAMETERS`` and converted (a NumPy
-        scalar becomes a Python number, so it never changes the dtype of the arithmetic)."""
+        """The constructor's parameters, checked against the family's constraints
+        (``_rules.PARAMETERS``) and converted (a NumPy scalar becomes a Python number, so it
+        never changes the dtype of the arithmetic)."""
         hp = self.get_params()
-        hp.update(check_parameters(hp, self._PARAMETERS))
-        hp["dropout"] = self._dropout_rates(hp["dropout"])
+        self._rules.check_first(type(self).__name__, hp)
+        hp.update(check_parameters(hp, self._rules.PARAMETERS))
+        if "dropout" in hp:
+            hp["dropout"] = self._dropout_rates(hp["dropout"])
         return hp
 
     def _dropout_rates(self, dropout):
@@ -120,6 +106,24 @@ class _BaseNet(_Fitted):
             raise ValueError(f"dropout must be one rate or one per hidden layer ({n_hidden}); "
                              f"got {dropout!r}")
         return [fraction(upper_open=True)(rate, "dropout") for rate in rates]
+
+    # ---------------------------------------------- scikit-learn's metadata routing
+    def get_metadata_routing(self):
+        """scikit-learn's ``MetadataRequest`` of this estimator (a copy), where it is installed."""
+        return routing_of(self)
+
+    def set_fit_request(self, *, sample_weight="$UNCHANGED$"):
+        """Request ``sample_weight`` for ``fit`` (scikit-learn's metadata routing, so that
+        GridSearchCV or a Pipeline routes it). Returns self."""
+        return set_request(self, "fit", sample_weight)
+
+    def set_partial_fit_request(self, *, sample_weight="$UNCHANGED$"):
+        """Request ``sample_weight`` for ``partial_fit``. Returns self."""
+        return set_request(self, "partial_fit", sample_weight)
+
+    def set_score_request(self, *, sample_weight="$UNCHANGED$"):
+        """Request ``sample_weight`` for ``score``. Returns self."""
+        return set_request(self, "score", sample_weight)
 
     # ------------------------------------------------------------------------ fitting
     def fit(self, X, y, sample_weight=None, *, callback=None):
@@ -164,16 +168,6 @@ class _BaseNet(_Fitted):
         self._warn_if_not_learning(X, y, one_class_is_suspect=not weighted)
         return self
 
-    _accept_sparse = False  # scipy.sparse X is refused (True: densified, scikit-learn's MLP)
-
-    def _dtype_for(self, X, hp):
-        """The dtype a fit computes in: the ``dtype`` hyperparameter."""
-        return hp["dtype"]
-
-    def _out_activation_name(self, head):
-        """``out_activation_`` for the head ``head``: its name."""
-        return head
-
     def _fit(self, X, y, sample_weight, callback, *, n_epochs, warm, early_stopping, classes=None,
              incremental=False):
         """Validate, train and publish. ``warm``: continue from the fitted state where it still
@@ -181,13 +175,13 @@ class _BaseNet(_Fitted):
         warning; ``incremental``, partial_fit, raises instead). Returns the fit's rules object
         (what it recorded: :class:`xpnn._mlp_rules.ScikitLearnRules`'s ``run``)."""
         hp = self._hyperparameters()
-        hp["dtype"] = self._dtype_for(X, hp)
+        hp["dtype"] = self._rules.dtype_of(X, hp)
         backend = resolve_backend(self.backend, X, strict=getattr(self, "strict", False))
         names = feature_names(X)
         continuing = incremental and warm  # partial_fit on a fitted model: features and classes fixed
         try:
             Xb = check_X(X, backend, hp["dtype"], n_features=self.n_features_in_ if continuing else None,
-                         estimator=type(self).__name__, accept_sparse=self._accept_sparse)
+                         estimator=type(self).__name__, accept_sparse=self._rules.ACCEPT_SPARSE)
         except Exception as exc:
             if is_out_of_memory(exc):
                 raise MemoryError(f"{backend.name} ({backend.device}) ran out of memory receiving X of "
@@ -213,8 +207,8 @@ class _BaseNet(_Fitted):
         check_fits_in_memory(type(self).__name__, backend, dims, rules.batch_rows(Xb.shape[0]),
                              hp["dtype"], rules.solver)
         try:
-            with self._progress_bar(n_epochs) as bar, backend.on_device():
-                report = self._reporter(callback, print if bar is None else bar.write)
+            with progress_bar(self, n_epochs) as bar, backend.on_device():
+                report = reporter(self, callback, print if bar is None else bar.write)
                 result = train(rules, Task(backend, Xb, Y, weights, dims, head, n_epochs, warm,
                                            early_stopping, report, None if bar is None else bar.update))
         except Exception as exc:
@@ -258,63 +252,192 @@ class _BaseNet(_Fitted):
         return move_tree(state, None if backend.is_lazy else backend, dtype), t
 
     def _warn_if_not_learning(self, X, y, one_class_is_suspect=True):
-        """ConvergenceWarning when the cost barely moved, or a classifier predicts one class for
-        every training sample while y has several (not a symptom when weights favour a class);
-        or when the cost ended above where it began. Where the cost rose or oscillated, the
-        advice is to lower the learning rate (a stalled cost: to raise it)."""
-        costs, why = self.costs_, None
+        """ConvergenceWarning when the cost barely moved or rose (:func:`xpnn._monitors.not_learning`),
+        or a classifier predicts one class for every training sample while y has several (not a
+        symptom when weights favour a class)."""
         every = self.__dict__.get("loss_curve_")
-        curve = np.asarray(every or costs, dtype=np.float64)
-        trend = rising_or_oscillating(curve, "iteration" if every else "record")
-        if costs.shape[0] >= 2 and costs[-1] > 1.05 * costs[0]:
-            why = f"the cost ended above where it began ({costs[0]:.6g} -> {costs[-1]:.6g})"
-        elif costs.shape[0] >= 2 and abs(costs[0] - costs[-1]) < 0.01 * abs(costs[0]):
-            why = (f"the cost moved less than 1% ({costs[0]:.6g} -> {costs[-1]:.6g}) in "
-                   f"{self.n_iter_} iterations")
-        elif one_class_is_suspect and not self.backend_.is_lazy:
-            why = self._degenerate(X, y)
-        if why is None:
-            return
-        if trend is not None:  # a rate too large: the opposite advice to a stalled cost's
-            rate = getattr(self, "learning_rate", None)
-            advice = (f"{trend[0].upper()}{trend[1:]}: the learning rate is too large for this data; "
-                      "lower learning_rate"
-                      + (f" (try {rate / 10:g})" if isinstance(rate, (int, float)) else "")
-                      + ", or standardise X (xpnn.preprocessing.standardize)")
-        else:
-            advice = ("Standardise X (e.g. xpnn.preprocessing.standardize), raise learning_rate or "
-                      "n_iter, or try optimizer='adam'")
-        warn(f"{type(self).__name__} did not learn: {why}. {advice}.", convergence_warning())
+        message = not_learning(self.costs_, every, self.n_iter_, getattr(self, "learning_rate", None),
+                               lambda: self._degenerate(X, y) if one_class_is_suspect and
+                               not self.backend_.is_lazy else None)
+        if message is not None:
+            warn(f"{type(self).__name__} did not learn: {message}.", convergence_warning())
 
     def _degenerate(self, X, y):
         """Why the fitted model is no better than a constant on (X, y), or None."""
         return None
 
-    _LONG_FIT = 1000  # epochs from which a verbose fit shows a progress bar
+    # ------------------------------------------------------------------- fitted state
+    @property
+    def params_(self):
+        """The fitted parameters in course notation, {"W1": (n1, n_x), "b1": (n1, 1), ...}:
+        read-only host arrays. Predictions follow them: replace an entry, or the whole dict."""
+        try:
+            return self.__dict__["_published"].params
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute 'params_'") from None
 
-    def _progress_bar(self, n_epochs):
-        """A tqdm bar over the epochs of a long verbose fit (its ``update`` is the loop's
-        ``progress``: a host counter, no device read), closed at the end; else None."""
-        import contextlib
+    @params_.setter
+    def params_(self, params):
+        self.__dict__["_published"] = self._published._replace(params=params)
 
-        if not self.verbose or n_epochs < self._LONG_FIT:
-            return contextlib.nullcontext(None)
-        from tqdm.auto import tqdm  # a widget in a notebook, text in a terminal
+    def fitted_state(self):
+        """The fitted state as a :class:`FittedState` (what :meth:`save` writes)."""
+        published = self._check_fitted()
+        return FittedState(published.params, self.costs_, self.n_features_in_, self.n_iter_, self._head,
+                           self.n_outputs_, getattr(self, "classes_", None), getattr(self, "_y_ndim", None),
+                           getattr(self, "validation_scores_", None), self.best_iteration_,
+                           getattr(self, "feature_names_in_", None), fitted_extras(self, self._rules.EXTRAS))
 
-        return contextlib.closing(tqdm(total=n_epochs, unit="epoch", desc=type(self).__name__, leave=False))
+    @classmethod
+    def from_hyperparameters(cls, hyperparameters):
+        """An unfitted estimator with ``hyperparameters`` (a dict), checked as fit checks them."""
+        unknown = sorted(set(hyperparameters) - set(cls._param_names()))
+        if unknown:
+            raise ValueError(f"unknown hyperparameter(s) {unknown} for {cls.__name__}")
+        model = cls(**hyperparameters)
+        model._hyperparameters()
+        return model
 
-    def _reporter(self, callback, write=print):
-        """``callback`` preceded by the course's line for each recorded cost when verbose
-        ("iteration" for full batch, "epoch" with mini-batches), written by ``write`` (a
-        progress bar's, which clears the bar, writes the line and redraws the bar below it)."""
-        if not self.verbose:
-            return callback
-        unit = "iteration" if getattr(self, "batch_size", None) is None else "epoch"
+    def parameter_shapes(self, n_features_in, n_outputs):
+        """{"W1": (n1, n_features_in), "b1": (n1, 1), ...}: the parameters of this estimator's
+        layers for ``n_features_in`` inputs and ``n_outputs`` output units (with batch norm,
+        gamma, beta, mean and var in place of each hidden b)."""
+        return parameter_shapes([n_features_in, *self._hidden_layer_sizes(), n_outputs],
+                                self._batch_norm())
 
-        def report(i, cost):
-            write(f"Cost after {unit} {i}: {cost:f}")
-            return None if callback is None else callback(i, cost)
-        return report
+    @classmethod
+    def from_fitted_state(cls, hyperparameters, state, *, backend=None):
+        """An estimator with ``hyperparameters`` (checked as ``fit`` checks them) and the fitted
+        ``state``, after checking that the state makes one consistent model (ValueError saying
+        what does not fit); it predicts on ``backend`` (None: the default)."""
+        model = cls.from_hyperparameters(hyperparameters)
+        dtype = model._hyperparameters()["dtype"] or str(next(iter(state.params.values())).dtype)
+        check_state(state, dtype, model.parameter_shapes(state.n_features_in, state.n_outputs), cls._rules,
+                    cls.__name__)
+        model._check_targets(state, get_head(state.head))
+        model._publish(state, resolve_backend(backend))
+        return model
+
+    def _publish(self, state, backend, *, device_params=None, train_state=None, loss_curve=None):
+        """Set every fitted attribute from ``state`` in one step (a concurrent reader sees the
+        old model or the new one)."""
+        params = {k: v for k, v in state.params.items()}
+        for array in params.values():
+            array.flags.writeable = False  # predictions follow params_: see _params_on
+        cached = {} if device_params is None or backend.is_lazy else {
+            backend_key(backend): (tuple(params.items()), device_params)}
+        fitted = dict(backend_=backend, n_features_in_=state.n_features_in, n_outputs_=state.n_outputs,
+                      _head=state.head,
+                      out_activation_=self._rules.OUT_ACTIVATIONS.get(state.head, state.head),
+                      n_iter_=state.n_iter, costs_=state.costs, validation_scores_=state.validation_scores,
+                      best_iteration_=state.best_iteration, _published=state._replace(params=params),
+                      _device_params=cached, **self._target_attributes(state))
+        if train_state is not None:
+            fitted["_train_state"] = train_state
+        fitted.update(state.extras or {})
+        if loss_curve:  # every epoch's cost (scikit-learn's names)
+            finite = [c for c in loss_curve if c == c]
+            fitted.update(loss_curve_=loss_curve, loss_=loss_curve[-1],
+                          best_loss_=min(finite) if finite else float("nan"))
+        if state.feature_names is not None:
+            fitted["feature_names_in_"] = np.asarray(state.feature_names, dtype=object)
+        else:
+            self.__dict__.pop("feature_names_in_", None)
+        self.__dict__.update(fitted)
+        self._rules.published(self, state)
+
+    # ----------------------------------------------------------------------- files
+    def save(self, path, *, key=None):
+        """Save the fitted model to ``path`` (.npz, no pickle, atomic), signed with ``key`` (bytes
+        or str) when given; see :func:`xpnn.load`."""
+        from .persistence import save
+
+        return save(self, path, key=key)
+
+    @classmethod
+    def load(cls, path, *, backend=None, key=None, unverified_ok=False):
+        """Load a model of this class saved with :meth:`save` (``key``, ``unverified_ok``: as
+        :func:`xpnn.load`)."""
+        from .persistence import load
+
+        return load(path, backend=backend, expected=cls, key=key, unverified_ok=unverified_ok)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_device_params", None)  # device copies are rebuilt from params_ on demand
+        if "_train_state" in state:  # optimizer moments go to the host (they may live on a GPU)
+            key, opt_state, t, used = state["_train_state"]
+            state["_train_state"] = (("numpy", "cpu"), move_tree(opt_state), t, used)
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        params = state.pop("params_", None)  # pickled before the fitted state was one attribute
+        self.__dict__.update(state)
+        if params is not None and "_published" not in state:
+            self.__dict__.setdefault("_head", state.get("out_activation_"))
+            self.__dict__["_published"] = FittedState(
+                params, state.get("costs_"), state.get("n_features_in_"), state.get("n_iter_"), self._head,
+                state.get("n_outputs_"), state.get("classes_"), state.get("_y_ndim"))
+        if "_published" in self.__dict__:
+            self._device_params = {}
+
+    # --------------------------------------------------------------------- predicting
+    def _check_fitted(self):
+        """The published fitted state (NotFittedError before fit)."""
+        published = self.__dict__.get("_published")
+        if published is None:
+            raise not_fitted_error()(f"This {type(self).__name__} instance is not fitted yet; "
+                                     "call fit(X, y) before using it")
+        return published
+
+    def _params_on(self, backend, params=None):
+        """The fitted parameters (``params``, else ``params_``) on ``backend``, moved once and
+        cached for exactly the arrays they hold now (``params_`` arrays are read-only; replacing
+        one, or the dict, moves the new ones), so predictions always follow ``params_``. Each
+        cache entry holds the host arrays it was made from and is matched to them by ``is``."""
+        held = tuple((self.params_ if params is None else params).items())
+        # one local dict, read from and returned from: a refit in another thread that publishes
+        # a new cache meanwhile never hands this call the other model's arrays
+        cache = {key: entry for key, entry in self._device_params.items()
+                 if _prediction.same_arrays(entry[0], held)}
+        key = backend_key(backend)
+        if key not in cache:
+            cache[key] = (held, {k: backend.asarray(v) for k, v in held})
+        self._device_params = cache
+        return cache[key][1]
+
+    def _forward(self, X, finish):
+        """Run the net on X; returns ``finish(A[L], Z[L], host, published)``: the outputs (k, m) on
+        X's backend, whether X came from the host, and the fitted state they came from (one
+        snapshot: read once per call), finished on the model's device (CuPy computes on the
+        current device, so a second GPU's work runs inside its context).
+
+        Raises ValueError (one device read) when the logits are not finite: inputs so far outside
+        the training range that the net's arithmetic overflowed (probabilities of exactly 0 or 1,
+        or NaN, would follow)."""
+        published = self._check_fitted()
+        check_feature_names(self, X)
+        backend = self.backend_ if is_host_array(X) else backend_of(X)
+        dtype = str(published.params["W1"].dtype)  # the fitted dtype, whatever set_params did since
+        Xb = check_X(X, backend, dtype, n_features=published.n_features_in, estimator=type(self).__name__,
+                     accept_sparse=self._rules.ACCEPT_SPARSE)
+        params = self._params_on(backend, published.params)
+        activations = layer_activations(n_layers(params), self._hidden_activation(), published.head)
+        message = (f"{type(self).__name__} overflowed on this X: its logits hold NaN or infinity ({dtype}); "
+                   "X has values far outside the range it was trained on (standardise X as for training)")
+        with backend.on_device():
+            run = _prediction._rows_forward
+            if backend.is_compiled:  # JAX: one compiled call per block
+                run = _prediction._padded(backend.compile(_prediction._rows_forward, ("activations",)))
+            block = 0 if backend.is_lazy else _prediction.PREDICT_BLOCK
+            AL, ZL = _prediction._forward_in_blocks(Xb, params, tuple(activations), block, run)
+            ZL = backend.require_finite(ZL, message)
+            if backend.is_lazy:  # the outputs carry the check: computing them raises
+                AL = get_head(published.head).activation(ZL)
+            return finish(AL, ZL, is_host_array(X), published)
+
+
 
 
 def assign(estimator, values):

@@ -22,7 +22,7 @@ class _Classifier(_BaseNet):
 
         return Tags(estimator_type="classifier", target_tags=TargetTags(required=True),
                     classifier_tags=ClassifierTags(multi_class=True, multi_label=True),
-                    input_tags=InputTags(two_d_array=True))
+                    input_tags=InputTags(two_d_array=True, sparse=self._rules.ACCEPT_SPARSE))
 
     _single_class = False  # one label in y: refused (True: one unit, always that label)
 
@@ -143,7 +143,8 @@ class _Regressor(_BaseNet):
 
         return Tags(estimator_type="regressor",
                     target_tags=TargetTags(required=True, multi_output=True, single_output=True),
-                    regressor_tags=RegressorTags(), input_tags=InputTags(two_d_array=True))
+                    regressor_tags=RegressorTags(),
+                    input_tags=InputTags(two_d_array=True, sparse=self._rules.ACCEPT_SPARSE))
 
     def _targets(self, y, m, classes=None):
         Y, ndim = check_regression_y(y, m)

@@ -17,13 +17,17 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import distributed, training
+from ._constraints import (check_backend_spec, check_boolean, check_dtype, check_hidden_sizes,
+                           check_non_negative_float, check_positive_float, check_positive_int, check_rates,
+                           check_seed, check_solver, fraction, one_of, optional)
 from ._monitors import Plateau, constant_held_out
-from ._validation import stratified_split
+from ._validation import train_test_rows
 from .backend import rng_from
+from .activations import NAMES
 from .heads import get_head
-from .initializers import initialize_parameters
+from .initializers import SCHEMES, initialize_parameters
 from .network import layer_activations
-from .optimizers import decay_schedule, get_optimizer
+from .optimizers import DECAYS, decay_schedule, get_optimizer
 from .optimizers import hyperparameters as optimizer_hyperparameters
 
 
@@ -101,9 +105,30 @@ class Rules:
     fit's random draws."""
 
     SOLVER, RATE = "optimizer", "learning_rate"  # the family's hyperparameters that name them
+    # What the family's estimators read (class data, so an estimator class reads it unfitted):
+    PARAMETERS = {}          # {hyperparameter: constraint}, declared once (scikit-learn's
+                             # _parameter_constraints): fit and model files both check them
+    EXTRAS = {}              # {fitted attribute: allowed types} kept beyond FittedState's fields
+    ACCEPT_SPARSE = False    # scipy.sparse X: refused (True: densified, as scikit-learn's MLP)
+    COSTS_SPAN_FITS = False  # True where costs_ runs over several fits (n_iter_ counts the last)
+    PROGRESS_BAR = True      # a long verbose fit shows a bar (False: a line per epoch instead)
+    OUT_ACTIVATIONS = {}     # out_activation_ of a head, where it is not the head's own name
 
     def __init__(self, estimator, hp):
         self.estimator, self.hp = estimator, hp
+
+    @staticmethod
+    def check_first(name, hp):
+        """Checks of the estimator ``name``'s hyperparameters ``hp`` before ``PARAMETERS``'s."""
+
+    @staticmethod
+    def dtype_of(X, hp):
+        """The dtype a fit on X computes in."""
+        return hp["dtype"]
+
+    @staticmethod
+    def published(model, state):
+        """What the family sets after ``model`` published ``state`` (a fit's, or a file's)."""
 
     # ----------------------------------------------------------------- names and sizes
     @property
@@ -134,6 +159,23 @@ class CourseRules(Rules):
     """The course estimators' rules: the course's initialisations, a stratified hold-out with
     patience counted in recorded costs, learning-rate decay, dropout, ``cost_every``."""
 
+    PARAMETERS = {
+        "learning_rate": check_positive_float, "n_iter": check_positive_int,
+        "cost_every": check_positive_int, "init": one_of(SCHEMES), "activation": one_of(NAMES),
+        "on_divergence": one_of({"raise", "warn"}), "batch_size": optional(check_positive_int),
+        "optimizer": check_solver,
+        "learning_rate_decay": optional(one_of(DECAYS)),
+        "decay_rate": check_positive_float, "decay_interval": check_positive_int,
+        "beta_1": fraction(upper_open=True), "beta_2": fraction(upper_open=True),
+        "epsilon": check_positive_float, "alpha": check_non_negative_float,
+        "dropout": check_rates, "validation_fraction": fraction(upper_open=True, positive=True),
+        "n_iter_no_change": check_positive_int, "tol": optional(check_non_negative_float),
+        "dtype": check_dtype,
+        "hidden_layer_sizes": check_hidden_sizes, "n_hidden": check_positive_int,
+        "random_state": check_seed, "backend": check_backend_spec,
+        "batch_norm": check_boolean, "batch_norm_momentum": fraction(upper_open=True),
+    }
+
     def __init__(self, estimator, hp):
         super().__init__(estimator, hp)
         self._seed = rng_from(estimator.random_state).integers(2**63)  # shuffles, dropout masks
@@ -144,18 +186,22 @@ class CourseRules(Rules):
                                      dtype=self.hp["dtype"], batch_norm=self.estimator._batch_norm())
 
     def hold_out(self, Y, head):
-        """Training and held-out rows, each class in proportion (where the head says each
-        sample's class); at least 2 held out and 1 to train on."""
+        """Training and held-out rows by the one splitter (scikit-learn's ``train_test_split``,
+        :func:`xpnn._validation.train_test_rows`), each class in proportion where the head says
+        each sample's class, drawn from ``random_state``; each set in the rows' own order; at
+        least 2 held out and 1 to train on."""
         hp, index = self.hp, get_head(head).class_index(Y.T)
-        strata = np.zeros(Y.shape[0], dtype=int) if index is None else np.asarray(index)
-        rng = rng_from(self.estimator.random_state)
-        train, held = stratified_split(strata, hp["validation_fraction"], rng)
-        if held.shape[0] < 2 or train.shape[0] < 1:
-            raise ValueError(f"early_stopping cannot work here: validation_fraction="
-                             f"{hp['validation_fraction']} of {Y.shape[0]} samples holds out {held.shape[0]} "
-                             "(at least 2 are needed, and 1 to train on); use more samples, a larger "
-                             "validation_fraction, or early_stopping=False")
-        return train, held
+        fraction, m = hp["validation_fraction"], Y.shape[0]
+        try:
+            train, held = train_test_rows(m, fraction, rng_from(self.estimator.random_state),
+                                          strata=None if index is None else np.asarray(index))
+            if held.shape[0] < 2:
+                raise ValueError(f"it holds out {held.shape[0]} (at least 2 are needed)")
+        except ValueError as exc:
+            raise ValueError(f"early_stopping cannot work here: validation_fraction={fraction} of {m} "
+                             f"samples: {str(exc).rstrip('.')}. Use more samples, another validation_fraction, or "
+                             "early_stopping=False") from None
+        return np.sort(train), np.sort(held)
 
     def early_stopping(self, X_val, Y_val, head, backend):
         hp = self.hp

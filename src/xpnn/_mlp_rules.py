@@ -11,10 +11,17 @@ import numbers
 
 import numpy as np
 
+from ._constraints import (check_backend_spec, check_boolean, check_choice, check_fraction,
+                           check_hidden_sizes, check_non_negative_float, check_positive_float,
+                           check_positive_int, check_solver, fraction, one_of)
 from ._driver import Rules
 from ._monitors import AdaptiveRate, Plateau
-from ._constraints import check_choice, check_positive_int
+from ._sklearn_face import _check_as_scikit_learn, _RateView
+from ._validation import train_test_rows
+from .activations import NAMES
 from .backend import warn
+from .exceptions import convergence_warning
+from .heads import get_head
 from .network import all_finite
 from .normalization import add_batch_norm
 from .optimizers import decay_schedule, get_optimizer
@@ -52,58 +59,6 @@ def random_state_of(seed):
                      f"got {seed!r}")
 
 
-def train_test_rows(n, test_fraction, rs, strata=None):
-    """scikit-learn's ``train_test_split`` row for row (ShuffleSplit, or StratifiedShuffleSplit
-    with ``strata``), drawn from ``rs`` as it draws: (training rows, held-out rows), each in the
-    order scikit-learn returns them, which is the order its MLP then trains in."""
-    n_test = math.ceil(test_fraction * n)
-    n_train = n - n_test
-    if n_train <= 0:
-        raise ValueError(f"With n_samples={n}, test_size={test_fraction} and train_size=None, the resulting "
-                         "train set will be empty. Adjust any of the aforementioned parameters.")
-    if strata is None:
-        permutation = rs.permutation(n)
-        return permutation[n_test:n_test + n_train], permutation[:n_test]
-    classes, index = np.unique(strata, return_inverse=True)
-    counts = np.bincount(index)
-    if counts.min() < 2:
-        few = [str(c) for c, k in zip(classes, counts) if k < 2]
-        raise ValueError("The least populated classes in y have only 1 member, which is too few. The "
-                         "minimum number of groups for any class cannot be less than 2. Classes with "
-                         f"too few members are: {few}")
-    for size, name in ((n_train, "train_size"), (n_test, "test_size")):
-        if size < len(classes):
-            raise ValueError(f"The {name} = {size} should be greater or equal to the number of "
-                             f"classes = {len(classes)}")
-    members = np.split(np.argsort(index, kind="mergesort"), np.cumsum(counts)[:-1])
-    n_i = _approximate_mode(counts, n_train, rs)
-    t_i = _approximate_mode(counts - n_i, n_test, rs)
-    train, test = [], []
-    for i in range(len(classes)):
-        rows = members[i].take(rs.permutation(counts[i]), mode="clip")
-        train.extend(rows[:n_i[i]])
-        test.extend(rows[n_i[i]:n_i[i] + t_i[i]])
-    return rs.permutation(train), rs.permutation(test)
-
-
-def _approximate_mode(counts, n_draws, rs):
-    """scikit-learn's ``_approximate_mode``: ``n_draws`` split over the classes in proportion to
-    ``counts``, the largest remainders first, ties broken by ``rs``."""
-    continuous = counts / counts.sum() * n_draws
-    floored = np.floor(continuous)
-    need = int(n_draws - floored.sum())
-    if need > 0:
-        remainder = continuous - floored
-        for value in np.sort(np.unique(remainder))[::-1]:
-            (tied,) = np.where(remainder == value)
-            now = min(len(tied), need)
-            floored[rs.choice(tied, size=now, replace=False)] += 1
-            need -= now
-            if need == 0:
-                break
-    return floored.astype(int)
-
-
 class EpochShuffle:
     """scikit-learn's per-epoch shuffle: the sample order is itself shuffled by ``rs`` each
     epoch (``sample_idx = shuffle(sample_idx, random_state=rs)``), so epoch k's order is the
@@ -139,10 +94,53 @@ class ScikitLearnRules(Rules):
     schedules; its plateau rule; what its fitted attributes record (``run``)."""
 
     SOLVER, RATE = "solver", "learning_rate_init"
+    PARAMETERS = {
+        "hidden_layer_sizes": check_hidden_sizes, "activation": one_of(NAMES),
+        "solver": check_solver, "alpha": check_non_negative_float,
+        "batch_size": check_batch_size, "learning_rate": one_of({"constant", "invscaling", "adaptive"}),
+        "learning_rate_init": check_positive_float, "power_t": check_non_negative_float,
+        "max_iter": check_positive_int, "shuffle": check_boolean, "tol": check_non_negative_float,
+        "warm_start": check_boolean, "momentum": lambda v, n: check_fraction(v, n),
+        "nesterovs_momentum": check_boolean, "early_stopping": check_boolean,
+        "validation_fraction": lambda v, n: check_fraction(v, n, upper_open=True),
+        "beta_1": lambda v, n: check_fraction(v, n, upper_open=True),
+        "beta_2": lambda v, n: check_fraction(v, n, upper_open=True),
+        "epsilon": check_positive_float, "n_iter_no_change": check_patience, "max_fun": check_positive_int,
+        "dtype": check_optional_dtype, "loss": one_of({"squared_error", "poisson"}),
+        "backend": check_backend_spec,
+        "batch_norm": check_boolean, "batch_norm_momentum": fraction(upper_open=True),
+    }
+    EXTRAS = {"loss_": (float,), "best_loss_": (float, type(None)), "t_": (int,),  # kept in files
+              "best_validation_score_": (float, type(None))}
+    ACCEPT_SPARSE = True  # densified (the device computes on dense arrays)
+    COSTS_SPAN_FITS = True  # loss_curve_ grows over warm-started fits, as scikit-learn's does
+    PROGRESS_BAR = False  # verbose: scikit-learn's line per epoch
+    OUT_ACTIVATIONS = {"sigmoid": "logistic", "softmax": "softmax", "identity": "identity", "poisson": "exp"}
 
     def __init__(self, estimator, hp):
         super().__init__(estimator, hp)
         self.rs, self.run = random_state_of(estimator.random_state), None
+
+    @staticmethod
+    def check_first(name, hp):
+        """scikit-learn's own checks first (its InvalidParameterError), and a bad random_state
+        named before any work."""
+        _check_as_scikit_learn(name, hp)
+        random_state_of(hp["random_state"])
+
+    @staticmethod
+    def dtype_of(X, hp):
+        """``dtype`` None: float32 for float32 X, else float64."""
+        if hp["dtype"] is not None:
+            return hp["dtype"]
+        return "float32" if str(getattr(X, "dtype", "")) in ("float32", "torch.float32") else "float64"
+
+    @staticmethod
+    def published(model, state):
+        if model.solver == "lbfgs":  # scikit-learn's L-BFGS leaves no validation scores
+            model.__dict__.pop("validation_scores_", None)
+        elif state.extras is not None:  # a loaded model: its loss curve
+            model.loss_curve_ = [float(c) for c in state.costs]
 
     def batch_size(self, m):
         batch = min(200, m) if self.hp["batch_size"] == "auto" else self.hp["batch_size"]
@@ -159,7 +157,7 @@ class ScikitLearnRules(Rules):
     def hold_out(self, Y, head):
         """``train_test_split`` with this fit's RandomState, stratified for a single-output
         classifier; (training rows, held-out rows) in its order; at least two held out."""
-        stratify = self.estimator._stratified_hold_out and Y.shape[1] == 1
+        stratify = Y.shape[1] == 1 and get_head(head).n_classes(1) is not None  # a single-output classifier
         rows, held = train_test_rows(Y.shape[0], self.hp["validation_fraction"], self.rs,
                                      strata=Y[:, 0] > 0.5 if stratify else None)
         if held.shape[0] < 2:
@@ -239,3 +237,50 @@ def _finite(result):
         raise ValueError("Solver produced non-finite parameter weights. The input data may contain "
                          "large values and need to be preprocessed.")
     return result
+
+
+def fit(model, X, y, sample_weight, *, warm, incremental, classes=None):
+    """Fit ``model`` (an MLP class) as scikit-learn's MLP fits (``incremental``: one epoch of
+    partial_fit) and set the fitted attributes scikit-learn's sets; its ConvergenceWarnings."""
+    n_epochs = 1 if incremental else model.max_iter
+    early_stopping = bool(model.early_stopping) and not incremental
+    run = model._fit(X, y, sample_weight, None, n_epochs=n_epochs, warm=warm, early_stopping=early_stopping,
+                     classes=classes, incremental=incremental).run
+    if model.solver == "lbfgs":
+        model.n_iter_, model.loss_, model.t_ = run["n_iter"], run["loss"], 0  # scikit-learn's t_
+        if run["status"] != 0:
+            warn(f"lbfgs failed to converge after {model.n_iter_} iteration(s) (status={run['status']}):\n"
+                 f"{run['message']}\n\nIncrease the number of iterations to improve the convergence "
+                 "(max_iter=...) or scale the data.", convergence_warning())
+        return model
+    fitted = model.__dict__
+    model.loss_curve_ = (fitted.get("loss_curve_", []) if warm else []) + run["losses"]
+    model.n_iter_, model.loss_ = len(run["losses"]), run["losses"][-1]
+    model.t_ = (fitted.get("t_", 0) if warm else 0) + run["n_samples"] * model.n_iter_
+    model._no_improvement_count = run["no_improvement"]  # scikit-learn's private names, read by its
+    if model.solver == "sgd":                            # test_mlp.py: views, nothing more
+        model._optimizer = _RateView(run["rate"], model)
+    else:
+        fitted.pop("_optimizer", None)
+    if early_stopping:
+        scores = [float(s) for s in run["scores"]]
+        model.validation_scores_ = (fitted.get("validation_scores_") or [] if warm else []) + scores
+        model.best_validation_score_ = float(np.nanmax(model.validation_scores_)) \
+            if np.any(np.isfinite(model.validation_scores_)) else -np.inf
+        model.best_loss_ = None
+    else:
+        model.validation_scores_ = model.best_validation_score_ = None
+        model.best_loss_ = run["best_loss"]
+    if not incremental and not run["stopped"] and model.n_iter_ == model.max_iter:
+        warn(f"Stochastic Optimizer: Maximum iterations ({model.max_iter}) reached and the optimization "
+             "hasn't converged yet.", convergence_warning())
+    return model
+
+
+def check_partial_fit(model):
+    """partial_fit exists for the stochastic solvers only, and not with early stopping."""
+    if model.solver == "lbfgs":
+        raise AttributeError(f"partial_fit is only available for stochastic optimizers. {model.solver} is "
+                             "not stochastic.")
+    if model.early_stopping:
+        raise ValueError("partial_fit does not support early_stopping=True")

@@ -4,6 +4,7 @@ bound) and, with early stopping, the held-out score (:class:`HeldOutMonitor`).""
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -118,6 +119,58 @@ def rising_or_oscillating(curve, unit="record"):
     if turns > (curve.shape[0] - 2) / 3:
         return f"the cost oscillated ({int(turns)} reversals in {curve.shape[0]} records)"
     return None
+
+
+def not_learning(costs, curve, n_iter, rate, degenerate):
+    """Why a fit did not learn and what to do ("<why>. <advice>"), or None: the recorded
+    ``costs`` ended above where they began or moved less than 1 %, or else ``degenerate()`` says
+    why (the model is no better than a constant, or None). Where the cost (every epoch's
+    ``curve`` when there is one) rose or oscillated, the advice is to lower the learning rate
+    ``rate``; for a stalled cost, to raise it."""
+    trend = rising_or_oscillating(np.asarray(curve or costs, dtype=np.float64),
+                                  "iteration" if curve else "record")
+    if costs.shape[0] >= 2 and costs[-1] > 1.05 * costs[0]:
+        why = f"the cost ended above where it began ({costs[0]:.6g} -> {costs[-1]:.6g})"
+    elif costs.shape[0] >= 2 and abs(costs[0] - costs[-1]) < 0.01 * abs(costs[0]):
+        why = f"the cost moved less than 1% ({costs[0]:.6g} -> {costs[-1]:.6g}) in {n_iter} iterations"
+    else:
+        why = degenerate()
+    if why is None:
+        return None
+    if trend is not None:  # a rate too large: the opposite advice to a stalled cost's
+        return (f"{why}. {trend[0].upper()}{trend[1:]}: the learning rate is too large for this data; lower "
+                "learning_rate" + (f" (try {rate / 10:g})" if isinstance(rate, (int, float)) else "")
+                + ", or standardise X (xpnn.preprocessing.standardize)")
+    return (f"{why}. Standardise X (e.g. xpnn.preprocessing.standardize), raise learning_rate or n_iter, "
+            "or try optimizer='adam'")
+
+
+LONG_FIT = 1000  # epochs from which a verbose fit shows a progress bar
+
+
+def progress_bar(model, n_epochs):
+    """A tqdm bar over the epochs of a long verbose fit where the model's family shows one (its
+    ``update`` is the loop's ``progress``: a host counter, no device read), closed at the end;
+    else None (the MLP classes print scikit-learn's line per epoch instead)."""
+    if not model.verbose or not model._rules.PROGRESS_BAR or n_epochs < LONG_FIT:
+        return contextlib.nullcontext(None)
+    from tqdm.auto import tqdm  # a widget in a notebook, text in a terminal
+
+    return contextlib.closing(tqdm(total=n_epochs, unit="epoch", desc=type(model).__name__, leave=False))
+
+
+def reporter(model, callback, write=print):
+    """``callback`` preceded by the course's line for each recorded cost when the model is
+    verbose ("iteration" for full batch, "epoch" with mini-batches), written by ``write`` (a
+    progress bar's, which clears the bar, writes the line and redraws the bar below it)."""
+    if not model.verbose:
+        return callback
+    unit = "iteration" if getattr(model, "batch_size", None) is None else "epoch"
+
+    def report(i, cost):
+        write(f"Cost after {unit} {i}: {cost:f}")
+        return None if callback is None else callback(i, cost)
+    return report
 
 
 class AdaptiveRate:

@@ -1,13 +1,19 @@
-"""What scikit-learn's own code sees of the MLP classes beyond their API, where scikit-learn is
-installed: its parameter checks (InvalidParameterError), its metadata-routing requests, methods
-its MLP lacks reported absent (``hasattr`` False), and the private views its tests read."""
+"""What scikit-learn's own code sees of xpnn's estimators beyond their API, where scikit-learn is
+installed: its repr and metadata-routing requests (every estimator); for the MLP classes, its
+parameter checks (InvalidParameterError), its fitted views (``coefs_``, ``intercepts_``,
+``n_layers_``), methods its MLP lacks reported absent (``hasattr`` False), and the private views
+its tests read."""
 
 from __future__ import annotations
+
+import inspect
 
 import numpy as np
 
 from ._monitors import AdaptiveRate
 from .activations import NAMES
+from .network import n_layers
+from .normalization import folded
 from .optimizers import OPTIMIZERS
 
 
@@ -57,41 +63,47 @@ def _sklearn_routing():
     return metadata_routing
 
 
-class _Routing:
-    """scikit-learn's metadata-routing requests for ``sample_weight`` (``fit``, ``partial_fit``,
-    ``score``), so that GridSearchCV or a Pipeline routes it with
-    ``sklearn.set_config(enable_metadata_routing=True)``; kept as scikit-learn keeps them (in
-    ``_metadata_request``, which its ``clone`` copies)."""
+def _request(model):
+    """The model's metadata requests, kept as scikit-learn keeps them (in ``_metadata_request``,
+    which its ``clone`` copies): ``sample_weight`` for ``fit``, ``partial_fit`` and ``score``."""
+    request = model.__dict__.get("_metadata_request")
+    if request is None:
+        request = _sklearn_routing().MetadataRequest(owner=type(model).__name__)
+        for method in ("fit", "partial_fit", "score"):
+            getattr(request, method).add_request(param="sample_weight", alias=None)
+        model.__dict__["_metadata_request"] = request
+    return request
 
-    def _request(self):
-        request = self.__dict__.get("_metadata_request")
-        if request is None:
-            request = _sklearn_routing().MetadataRequest(owner=type(self).__name__)
-            for method in ("fit", "partial_fit", "score"):
-                getattr(request, method).add_request(param="sample_weight", alias=None)
-            self.__dict__["_metadata_request"] = request
-        return request
 
-    def get_metadata_routing(self):
-        """scikit-learn's ``MetadataRequest`` of this estimator (a copy)."""
-        return _sklearn_routing().get_routing_for_object(self._request())
+def routing_of(model):
+    """scikit-learn's ``MetadataRequest`` of ``model`` (a copy)."""
+    return _sklearn_routing().get_routing_for_object(_request(model))
 
-    def _set_request(self, method, sample_weight):
-        if sample_weight is not _sklearn_routing().UNCHANGED:
-            getattr(self._request(), method).add_request(param="sample_weight", alias=sample_weight)
-        return self
 
-    def set_fit_request(self, *, sample_weight="$UNCHANGED$"):
-        """Request ``sample_weight`` for ``fit`` (scikit-learn's metadata routing). Returns self."""
-        return self._set_request("fit", sample_weight)
+def set_request(model, method, sample_weight):
+    """Request ``sample_weight`` for ``method`` (scikit-learn's ``set_{method}_request``, so
+    that GridSearchCV or a Pipeline routes it with ``sklearn.set_config(enable_metadata_routing=True)``);
+    returns the model."""
+    if sample_weight is not _sklearn_routing().UNCHANGED:
+        getattr(_request(model), method).add_request(param="sample_weight", alias=sample_weight)
+    return model
 
-    def set_partial_fit_request(self, *, sample_weight="$UNCHANGED$"):
-        """Request ``sample_weight`` for ``partial_fit``. Returns self."""
-        return self._set_request("partial_fit", sample_weight)
 
-    def set_score_request(self, *, sample_weight="$UNCHANGED$"):
-        """Request ``sample_weight`` for ``score``. Returns self."""
-        return self._set_request("score", sample_weight)
+def estimator_repr(model):
+    """scikit-learn's repr: the parameters changed from their defaults, sorted by name, lines
+    filled to 79 characters and continued under the opening parenthesis."""
+    defaults = inspect.signature(type(model).__init__).parameters
+    changed = [f"{k}={v!r}" for k, v in sorted(model.get_params().items())
+               if repr(v) != repr(defaults[k].default)]
+    name = type(model).__name__
+    lines, indent = [f"{name}("], " " * (len(name) + 1)
+    for i, item in enumerate(changed):
+        item += "," if i < len(changed) - 1 else ""
+        if len(lines[-1]) + len(item) + 1 > 79 and not lines[-1].endswith("("):
+            lines.append(indent + item)
+        else:
+            lines[-1] += ("" if lines[-1].endswith("(") else " ") + item
+    return "\n".join(lines) + ")"
 
 
 class _Absent:
@@ -105,3 +117,29 @@ class _Absent:
     def __get__(self, obj, owner=None):
         raise AttributeError(f"{(owner or type(obj)).__name__!r} object has no attribute {self.name!r} "
                              "(as scikit-learn's MLP has none)")
+
+
+def _coefs(model):
+    """The weight matrices in scikit-learn's orientation, (fan_in, fan_out) each: views of
+    ``params_`` (course notation, W[l] (n[l], n[l-1])). With batch_norm, those of the same net at
+    inference with the normalisation folded in (see ``intercepts_``): copies."""
+    model._check_fitted()
+    return [folded(model.params_, l)[0].T for l in range(1, model.n_layers_)]
+
+
+def _intercepts(model):
+    """The bias vectors, (fan_out,) each. With batch_norm, a normalised layer's beta - s * mean
+    with s = gamma / sqrt(var + eps), so that ``coefs_`` and ``intercepts_`` compute exactly what
+    ``predict`` does, as scikit-learn's MLP would."""
+    model._check_fitted()
+    return [folded(model.params_, l)[1][:, 0] for l in range(1, model.n_layers_)]
+
+
+def _n_layers(model):
+    """Layers counted as scikit-learn does: input, hidden and output."""
+    model._check_fitted()
+    return n_layers(model.params_) + 1
+
+
+# scikit-learn's fitted views of the MLP classes: ``coefs_, intercepts_, n_layers_ = VIEWS``
+VIEWS = (property(_coefs), property(_intercepts), property(_n_layers))

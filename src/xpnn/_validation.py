@@ -362,18 +362,56 @@ def check_sample_weight(sample_weight, n_samples):
     return w
 
 
-def stratified_split(index, fraction, rng):
-    """Indices (train, validation) holding out ``fraction`` of the examples; with class indices
-    ``index`` (m,), each class in proportion (at least one of each class with 2+ examples)."""
-    index = np.asarray(index)
-    validation = []
-    for c in np.unique(index):
-        members = rng.permutation(np.flatnonzero(index == c))
-        take = min(len(members) - 1, max(1, int(round(fraction * len(members)))))
-        validation.extend(members[:take])
-    validation = np.sort(np.asarray(validation, dtype=np.int64))
-    train = np.setdiff1d(np.arange(index.shape[0]), validation)
-    return train, validation
+def train_test_rows(n, test_fraction, rs, strata=None):
+    """scikit-learn's ``train_test_split`` row for row (ShuffleSplit, or StratifiedShuffleSplit
+    with ``strata``), drawn from ``rs`` as it draws: (training rows, held-out rows), each in the
+    order scikit-learn returns them, which is the order its MLP then trains in."""
+    n_test = math.ceil(test_fraction * n)
+    n_train = n - n_test
+    if n_train <= 0:
+        raise ValueError(f"With n_samples={n}, test_size={test_fraction} and train_size=None, the resulting "
+                         "train set will be empty. Adjust any of the aforementioned parameters.")
+    if strata is None:
+        permutation = rs.permutation(n)
+        return permutation[n_test:n_test + n_train], permutation[:n_test]
+    classes, index = np.unique(strata, return_inverse=True)
+    counts = np.bincount(index)
+    if counts.min() < 2:
+        few = [str(c) for c, k in zip(classes, counts) if k < 2]
+        raise ValueError("The least populated classes in y have only 1 member, which is too few. The "
+                         "minimum number of groups for any class cannot be less than 2. Classes with "
+                         f"too few members are: {few}")
+    for size, name in ((n_train, "train_size"), (n_test, "test_size")):
+        if size < len(classes):
+            raise ValueError(f"The {name} = {size} should be greater or equal to the number of "
+                             f"classes = {len(classes)}")
+    members = np.split(np.argsort(index, kind="mergesort"), np.cumsum(counts)[:-1])
+    n_i = _approximate_mode(counts, n_train, rs)
+    t_i = _approximate_mode(counts - n_i, n_test, rs)
+    train, test = [], []
+    for i in range(len(classes)):
+        rows = members[i].take(rs.permutation(counts[i]), mode="clip")
+        train.extend(rows[:n_i[i]])
+        test.extend(rows[n_i[i]:n_i[i] + t_i[i]])
+    return rs.permutation(train), rs.permutation(test)
+
+
+def _approximate_mode(counts, n_draws, rs):
+    """scikit-learn's ``_approximate_mode``: ``n_draws`` split over the classes in proportion to
+    ``counts``, the largest remainders first, ties broken by ``rs``."""
+    continuous = counts / counts.sum() * n_draws
+    floored = np.floor(continuous)
+    need = int(n_draws - floored.sum())
+    if need > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (tied,) = np.where(remainder == value)
+            now = min(len(tied), need)
+            floored[rs.choice(tied, size=now, replace=False)] += 1
+            need -= now
+            if need == 0:
+                break
+    return floored.astype(int)
 
 
 def combine_weights(sample_weight, class_weight):

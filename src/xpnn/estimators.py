@@ -188,9 +188,6 @@ class DeepNet(_Classifier):
                  warm_start=False, strict=False, class_weight=None):
         assign(self, locals())
 
-    def _hidden_layer_sizes(self):
-        return _sizes(self.hidden_layer_sizes)
-
 
 @register
 class ShallowNetRegressor(_Regressor):
@@ -249,9 +246,3 @@ class DeepNetRegressor(_Regressor):
                  warm_start=False, strict=False):
         assign(self, locals())
 
-    def _hidden_layer_sizes(self):
-        return _sizes(self.hidden_layer_sizes)
-
-
-def _sizes(sizes):
-    return (sizes,) if isinstance(sizes, int) else tuple(sizes)

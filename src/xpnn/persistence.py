@@ -201,7 +201,7 @@ def _implied_sizes(template, header):
     warm-started fits: at most 2**24, 128 MiB), the classes of the units."""
     shapes = template.parameter_shapes(header["n_features_in"], header["n_outputs"])
     sizes = {name: int(np.prod(shape)) for name, shape in shapes.items()}
-    costs = max(header["n_iter"] + 1, 2**24) if template._costs_span_fits else header["n_iter"] + 1
+    costs = max(header["n_iter"] + 1, 2**24) if template._rules.COSTS_SPAN_FITS else header["n_iter"] + 1
     return {**sizes, "costs": costs, "classes": max(2, header["n_outputs"])}
 
 
