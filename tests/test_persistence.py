@@ -423,3 +423,25 @@ def test_a_zero_running_variance_is_refused(tmp_path):
     _resigned(path, zero)
     with pytest.raises(ValueError, match="running variance is negative or zero"):
         xpnn.load(path)
+
+
+def test_a_header_whose_digest_is_not_a_string_is_refused_even_under_python_O(tmp_path):
+    """The header's per-array checks are real checks, not asserts (which ``python -O`` drops)."""
+    import subprocess
+    import sys
+
+    X, y = xpnn.datasets.make_planar(40, random_state=0)
+    path = xpnn.ShallowNet(n_iter=5, random_state=0).fit(X, y).save(tmp_path / "m.npz")
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    header = json.loads(arrays["header"].tobytes())
+    header["arrays"]["W1"]["sha256"] = 5
+    header.pop("header_sha256", None)
+    header["header_sha256"] = persistence._header_digest(header)  # a self-consistent header
+    arrays["header"] = np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8)
+    np.savez(path, **arrays)
+    code = ("import sys, xpnn\ntry:\n    xpnn.load(sys.argv[1])\n"
+            "except ValueError as e:\n    print('refused:', e)\n")
+    for flags in ([], ["-O"]):
+        done = subprocess.run([sys.executable, *flags, "-c", code, str(path)], capture_output=True, text=True)
+        assert "refused:" in done.stdout and "sha256 is int, not a string" in done.stdout, done.stderr[-2000:]

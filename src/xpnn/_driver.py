@@ -199,8 +199,8 @@ class CourseRules(Rules):
                 raise ValueError(f"it holds out {held.shape[0]} (at least 2 are needed)")
         except ValueError as exc:
             raise ValueError(f"early_stopping cannot work here: validation_fraction={fraction} of {m} "
-                             f"samples: {str(exc).rstrip('.')}. Use more samples, another validation_fraction, or "
-                             "early_stopping=False") from None
+                             f"samples: {str(exc).rstrip('.')}. Use more samples, another "
+                             "validation_fraction, or early_stopping=False") from None
         return np.sort(train), np.sort(held)
 
     def early_stopping(self, X_val, Y_val, head, backend):

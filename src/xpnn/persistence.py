@@ -425,7 +425,8 @@ def _member_limit(spec, path, name, most):
                 itemsize > (_MAX_LABEL_BYTES if name == "classes" else 8):
             raise ValueError(f"shape {spec['shape']} out of range: the header's own numbers allow at "
                              f"most {most} element(s)")
-        assert isinstance(spec["sha256"], str)
+        if not isinstance(spec["sha256"], str):  # a check that holds under python -O too
+            raise TypeError(f"its sha256 is {type(spec['sha256']).__name__}, not a string")
     except Exception as exc:
         raise ValueError(f"{path!r} has an invalid xpnn header: array {name!r}: "
                          f"{type(exc).__name__}: {exc}") from None
