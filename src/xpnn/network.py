@@ -138,7 +138,7 @@ def backward(AL, Y, caches, params, activations, *, head="sigmoid", S=None, alph
     grads, share = {}, None
     for l in range(L, 0, -1):
         A_prev = caches[l - 1][0]
-        if len(caches[l - 1]) == 3:  # batch-normalised: dZ̃ -> dZ, and dγ, dβ
+        if is_normalized(params, l):  # batch-normalised: dZ̃ -> dZ, and dγ, dβ
             share = _share(AL, S) if share is None else share
             dZ, grads[f"dgamma{l}"], grads[f"dbeta{l}"] = normalize_backward(
                 dZ, caches[l - 1][2], params[f"gamma{l}"], share, None if sums is None else sums.get(l))
