@@ -91,7 +91,7 @@ def _stochastic(rules, task, params, activations):
                                    t=t)
     else:
         result = training.run(X.T, rules.targets(Y, backend), params, activations, options, rows=rows,
-                              S=_weights(weights, backend, hp), state=state, t=t)
+                              S=_weights(weights, backend, hp), state=state, t=t, backend=backend)
     return result, m, validation
 
 

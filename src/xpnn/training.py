@@ -107,12 +107,13 @@ class ArraySource:
     slice before it, so no example is left out and no batch of one shapes the statistics."""
 
     def __init__(self, X, Y, S=None, batch_size=None, dropout=None, rng=None, hidden=(), shuffle=True,
-                 rows=None, min_batch=1):
+                 rows=None, min_batch=1, backend=None):
+        be = backend_of(X) if backend is None else backend  # the estimator's, resolved once
         self.full_batch, self.rows = batch_size is None, rows
         if rows is not None and self.full_batch:  # the other examples weigh nothing: no copy of X
             keep = np.zeros((1, X.shape[1]))
             keep[0, rows] = 1.0
-            keep = backend_of(X).asarray(keep, dtype=X.dtype)
+            keep = be.asarray(keep, dtype=X.dtype)
             S, rows = (keep if S is None else S * keep), None
             self.rows = None
         self.X, self.Y, self.S, self.batch_size, self.shuffle = X, Y, S, batch_size, shuffle
@@ -123,12 +124,11 @@ class ArraySource:
         if S is None:
             self.total_weight = self.m
         else:
-            kept = S if rows is None else take_samples(S, backend_of(X).asarray(rows))
+            kept = S if rows is None else take_samples(S, be.asarray(rows))
             self.total_weight = namespace(S).sum(kept)
         self.draw = _dropout(dropout, X, rng, hidden)
         self.replayable = self.full_batch and self.draw is None
-        self.compile, self.scan = backend_of(X).compile, backend_of(X).scan
-        self.forbid_sync = backend_of(X).forbid_sync
+        self.compile, self.scan, self.forbid_sync = be.compile, be.scan, be.forbid_sync
         if self.full_batch or self.draw is not None:
             self.scan = None  # one step an epoch, or masks drawn per batch: steps one by one
 
@@ -198,7 +198,8 @@ class ArraySource:
         return early_stopping
 
 
-def run(X, Y, params, activations, options=None, *, S=None, rows=None, state=None, t=0, **settings):
+def run(X, Y, params, activations, options=None, *, S=None, rows=None, state=None, t=0, backend=None,
+        **settings):
     """Train on arrays of one device as ``options`` say (an :class:`Options`, or its fields as
     keywords); returns a :class:`Result`.
 
@@ -206,15 +207,17 @@ def run(X, Y, params, activations, options=None, *, S=None, rows=None, state=Non
     rows : None, or the host indices of the examples to train on (early stopping's training
     rows): full batch gives the others zero weight, mini-batches shuffle only these; X is never
     copied for them. state, t : the optimizer state and step count to continue from (None, 0: a
-    fresh start).
+    fresh start). backend : X's :class:`xpnn.backend.Backend` where the caller has resolved it
+    (the estimators), else found from X.
     """
     options = options_of(options, settings)
     check_batch_size(params, options.batch_size, X.shape[1] if rows is None else len(rows))
     rng = rng_from(options.random_state)
     hidden = [params[f"W{l}"].shape[0] for l in range(1, len(activations))]
-    with backend_of(X).on_device():  # a second GPU's arrays are made on it (CuPy)
+    backend = backend_of(X) if backend is None else backend
+    with backend.on_device():  # a second GPU's arrays are made on it (CuPy)
         source = ArraySource(X, Y, S, options.batch_size, options.dropout, rng, hidden, options.shuffle, rows,
-                             min_batch=2 if normalized_layers(params) else 1)
+                             min_batch=2 if normalized_layers(params) else 1, backend=backend)
         return loop(source, params, activations, options, rng=rng, state=state, t=t)
 
 
