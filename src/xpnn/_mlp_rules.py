@@ -239,7 +239,7 @@ def _finite(result):
     return result
 
 
-def fit(model, X, y, sample_weight, *, warm, incremental, classes=None):
+def fit_as_scikit_learn(model, X, y, sample_weight, *, warm, incremental, classes=None):
     """Fit ``model`` (an MLP class) as scikit-learn's MLP fits (``incremental``: one epoch of
     partial_fit) and set the fitted attributes scikit-learn's sets; its ConvergenceWarnings."""
     n_epochs = 1 if incremental else model.max_iter

@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._classifier_regressor import _Classifier, _Regressor
-from ._mlp_rules import ScikitLearnRules, check_partial_fit, fit
+from ._base import assign
+from ._mlp_rules import ScikitLearnRules, check_partial_fit, fit_as_scikit_learn
 from ._sklearn_face import VIEWS, _Absent
 from .backend import backend_of, namespace, to_numpy
 from .persistence import register
@@ -66,9 +67,7 @@ class MLPClassifier(_Classifier):
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, backend=None, dtype=None, batch_norm=False,
                  batch_norm_momentum=0.9):
-        for name, value in locals().items():
-            if name != "self":
-                setattr(self, name, value)
+        assign(self, locals())
 
     class_weight = None  # the course classifiers' option; scikit-learn's MLP has none
     _single_class = True
@@ -83,7 +82,7 @@ class MLPClassifier(_Classifier):
             if set(classes.tolist()) != set(self.classes_.tolist()):
                 raise ValueError("warm_start can only be used where `y` has the same classes as in the "
                                  f"previous call to fit. Previously got {self.classes_}, `y` has {classes}")
-        return fit(self, X, y, sample_weight, warm=warm, incremental=False)
+        return fit_as_scikit_learn(self, X, y, sample_weight, warm=warm, incremental=False)
 
     @property
     def partial_fit(self):
@@ -98,7 +97,8 @@ class MLPClassifier(_Classifier):
         if first and classes is None and np.ndim(to_numpy(y)) == 1:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         self._check_partial_fit_classes(classes)
-        return fit(self, X, y, sample_weight, warm=not first, incremental=True, classes=classes)
+        return fit_as_scikit_learn(self, X, y, sample_weight, warm=not first, incremental=True,
+                                   classes=classes)
 
     def predict_log_proba(self, X):
         """The logarithm of ``predict_proba(X)``."""
@@ -125,15 +125,13 @@ class MLPRegressor(_Regressor):
                  early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, backend=None, dtype=None,
                  batch_norm=False, batch_norm_momentum=0.9):
-        for name, value in locals().items():
-            if name != "self":
-                setattr(self, name, value)
+        assign(self, locals())
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model to X (n_samples, n_features) and y, as scikit-learn's MLP does (see
         the class docstring). Returns self."""
-        return fit(self, X, y, sample_weight, warm=bool(self.warm_start) and hasattr(self, "params_"),
-                   incremental=False)
+        warm = bool(self.warm_start) and hasattr(self, "params_")
+        return fit_as_scikit_learn(self, X, y, sample_weight, warm=warm, incremental=False)
 
     def _targets(self, y, m, classes=None):
         head, Y, targets, weights = super()._targets(y, m, classes)
@@ -152,4 +150,4 @@ class MLPRegressor(_Regressor):
         return self._partial_fit
 
     def _partial_fit(self, X, y, sample_weight=None):
-        return fit(self, X, y, sample_weight, warm=hasattr(self, "params_"), incremental=True)
+        return fit_as_scikit_learn(self, X, y, sample_weight, warm=hasattr(self, "params_"), incremental=True)
