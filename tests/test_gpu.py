@@ -518,3 +518,26 @@ def test_dask_with_cupy_chunks_sends_the_parameters_once_a_step(dask_cupy, monke
     on_numpy = xpnn.DeepNet(**kwargs).fit(X, y)
     for key in on_numpy.params_:
         np.testing.assert_allclose(on_dask.params_[key], on_numpy.params_[key], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "adam"])
+def test_a_fit_continues_across_the_two_forms_of_the_optimizer_state(optimizer, cupy_backend, rng):
+    """On a GPU the trainable parameters live in one buffer and the optimizer's state is over it;
+    on the CPU it is per array (bundling costs more than a call there). A model warm-started on
+    the other side continues its moments: 4 epochs on the GPU then 4 on NumPy, and 4 on NumPy
+    then 4 on the GPU, give the 8 of one uninterrupted fit (to rounding)."""
+    X = rng.standard_normal((40, 3))
+    y = (X[:, 0] - X[:, 1] > 0).astype(int)
+    kw = dict(hidden_layer_sizes=(5,), learning_rate=0.05, random_state=0, optimizer=optimizer, n_iter=4,
+              learning_rate_decay="inverse", decay_rate=0.1)
+    whole = xpnn.DeepNet(**{**kw, "n_iter": 8}).fit(X, y)
+    for first, then in ((cupy_backend, "numpy"), ("numpy", cupy_backend)):
+        model = xpnn.DeepNet(backend=first, warm_start=True, **kw).fit(X, y)
+        forms = [type(model._train_state[1]).__name__, sorted(model._train_state[1])[:2]
+                 if isinstance(model._train_state[1], dict) else ()]
+        model.set_params(backend=then).fit(X, y)
+        assert model.n_iter_ == 8
+        for key in whole.params_:
+            np.testing.assert_allclose(model.params_[key], whole.params_[key], rtol=1e-12, atol=1e-14)
+        if optimizer != "gd":  # the GPU's state is over one buffer; the CPU's per array
+            assert (forms[1] == ["inner", "theta"]) == (first is cupy_backend), forms

@@ -429,7 +429,7 @@ def test_numpy_scalar_hyperparameters_keep_a_float32_model_float32(optimizer, ba
         warnings.simplefilter("ignore", xpnn.ConvergenceWarning)
         model.fit(backend.asarray(X, "float32"), y)
     assert all(p.dtype == np.float32 for p in model.params_.values())
-    def leaves(tree):  # the optimizer's state: the parameter buffer and every moment
+    def leaves(tree):  # the optimizer's state: every moment (and on a GPU the parameter buffer)
         if isinstance(tree, dict):
             return [leaf for v in tree.values() for leaf in leaves(v)]
         if isinstance(tree, tuple):

@@ -1,6 +1,7 @@
 """scikit-learn's MLP workloads, xpnn's MLPClassifier beside scikit-learn's in one process: a
 mini-batch Adam epoch (fit with ``max_iter=1``, no shuffle, so that every column computes the
-same parameters from the same Glorot draws) and ``predict_proba`` on many rows (both models
+same parameters from the same Glorot draws; with the same epoch written out in plain NumPy as
+the floor an estimator can approach) and ``predict_proba`` on many rows (both models
 fitted alike, so their probabilities agree)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import warnings
 import numpy as np
 
 from .case import Case, step_flops, supported_dtypes
+from .peers import inline_numpy_mlp_epoch
 
 N_X, HIDDEN, BATCH = 50, 100, 200
 
@@ -60,6 +62,9 @@ def mlp_epoch_cases(m, backends, dtypes):
             return {f"W{i}": np.asarray(w, dtype=np.float64) for i, w in enumerate(model.coefs_)}
         yield Case(group, column, run, dtype, flops, "fit, one epoch (max_iter=1, no shuffle)",
                    device=device, shape=shape)
+    for dtype in dtypes:  # the floor of plain NumPy: the same epoch written out, no estimator
+        yield Case(group, f"numpy-inline-{dtype}", inline_numpy_mlp_epoch(X, y, HIDDEN, BATCH, dtype), dtype,
+                   flops, "scikit-learn's epoch written out in NumPy", device="cpu", shape=shape)
 
 
 def mlp_predict_cases(m, backends, dtypes):

@@ -58,6 +58,47 @@ def inline_numpy_fit(X_rows, Y, n_iter, lr, dtype):
     return run
 
 
+def inline_numpy_mlp_epoch(X_rows, y, hidden, batch, dtype, alpha=1e-4, lr=1e-3):
+    """scikit-learn's MLPClassifier epoch (one relu layer of ``hidden`` units, logistic output,
+    Adam, batches of ``batch`` in order, no shuffle), written out in NumPy: its Glorot draws
+    from RandomState(0), its gradients (L2 ``alpha``, means over the batch), its Adam, and each
+    batch's loss as it accumulates it (the work of its ``loss_curve_``, as xpnn's). Returns the
+    weights (fan_in, fan_out), as ``coefs_``."""
+    X = X_rows.astype(dtype, copy=False)
+    Y = y.astype(dtype).reshape(-1, 1)
+    m, n_x = X.shape
+
+    def run():
+        rs, params = np.random.RandomState(0), []
+        for fan_in, fan_out in ((n_x, hidden), (hidden, 1)):
+            bound = np.sqrt(6.0 / (fan_in + fan_out))  # scikit-learn's factor for relu units
+            params += [rs.uniform(-bound, bound, (fan_in, fan_out)), rs.uniform(-bound, bound, fan_out)]
+        params = [p.astype(dtype) for p in params]
+        first, second = [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params]
+        loss = 0.0  # computed as both estimators compute it; the check compares the weights
+        for t, start in enumerate(range(0, m, batch), start=1):
+            xb, yb = X[start:start + batch], Y[start:start + batch]
+            n = xb.shape[0]
+            a1 = np.maximum(xb @ params[0] + params[1], 0)
+            z2 = a1 @ params[2] + params[3]
+            p = 1 / (1 + np.exp(-z2))
+            eps = np.finfo(dtype).eps
+            q = np.clip(p, eps, 1 - eps)
+            loss += -np.mean(yb * np.log(q) + (1 - yb) * np.log(1 - q)) * n
+            d2 = p - yb
+            d1 = (d2 @ params[2].T) * (a1 > 0)
+            grads = [(xb.T @ d1 + alpha * params[0]) / n, d1.mean(axis=0),
+                     (a1.T @ d2 + alpha * params[2]) / n, d2.mean(axis=0)]
+            rate = lr * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+            for i, g in enumerate(grads):
+                first[i] = 0.9 * first[i] + 0.1 * g
+                second[i] = 0.999 * second[i] + 0.001 * g * g
+                params[i] = params[i] - rate * first[i] / (np.sqrt(second[i]) + 1e-8)
+        del loss
+        return {"W0": params[0], "W1": params[2]}
+    return run
+
+
 def _torch():
     try:
         import torch
