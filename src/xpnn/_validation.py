@@ -363,9 +363,11 @@ def check_sample_weight(sample_weight, n_samples):
 
 
 def train_test_rows(n, test_fraction, rs, strata=None):
-    """scikit-learn's ``train_test_split`` row for row (ShuffleSplit, or StratifiedShuffleSplit
-    with ``strata``), drawn from ``rs`` as it draws: (training rows, held-out rows), each in the
-    order scikit-learn returns them, which is the order its MLP then trains in."""
+    """The one hold-out splitter of every estimator: scikit-learn's ``train_test_split`` row for
+    row (ShuffleSplit, or StratifiedShuffleSplit with ``strata``), drawn from ``rs`` (a
+    RandomState, or the course estimators' Generator) as it draws: (training rows, held-out
+    rows), each in the order scikit-learn returns them, which is the order its MLP then trains
+    in."""
     n_test = math.ceil(test_fraction * n)
     n_train = n - n_test
     if n_train <= 0:
