@@ -57,6 +57,7 @@ def import_revision(rev, folder):
 
 
 def compare(before, after, scale):
+    from xpnn.backend import workspace_for
     from xpnn.bench import peers
     from xpnn.initializers import initialize_parameters
 
@@ -68,12 +69,13 @@ def compare(before, after, scale):
             Y = (rng.random((1, m)) > 0.5).astype(dtype)
             initial = initialize_parameters(dims, scheme="xavier", seed=0)
             params = {k: v.astype(dtype) for k, v in initial.items()}
-            steps = {}
-            for label, network in (("before", before), ("after", after)):
-                activations = network.layer_activations(len(dims) - 1, hidden)
-                steps[label] = (lambda n=network, a=activations: n.step(X, Y, params, a, 0.01))
+            steps, workspace = {}, workspace_for(X, max(dims[1:]), m)  # the training loop's, if any
+            activations = before.layer_activations(len(dims) - 1, hidden)
+            steps["before"] = lambda a=activations: before.step(X, Y, params, a, 0.01)
+            activations = after.layer_activations(len(dims) - 1, hidden)
+            steps["after"] = lambda a=activations: after.step(X, Y, params, a, 0.01, workspace=workspace)
             steps["inline"] = peers.inline_numpy_step(X.T, Y, initial, hidden, 0.01, dtype)
-            steps["products"] = products_only(after, X, Y, params, hidden)
+            steps["products"] = products_only(after, X, Y, params, hidden, workspace)
             (old_params, old_grads, _), (new_params, new_grads, _) = steps["before"](), steps["after"]()
             error = max(_disagreement(new_params, old_params), _disagreement(new_grads, old_grads),
                         _disagreement(new_grads, steps["products"]()))  # the products' dW only
@@ -97,12 +99,13 @@ def _ms(seconds):
     return f"{seconds * 1e3:.3f} ms"
 
 
-def products_only(network, X, Y, params, hidden):
-    """The step's matrix products alone, in the layouts the step uses: forward W[l] A[l-1],
-    dW[l] = dZ[l] A[l-1].T and dA[l-1] = W[l].T dZ[l], on the caches and dZ of one step computed
-    beforehand (the sigmoid head's dZ[L] = (A[L] - Y) / m, then the backward recurrence). No
-    change to the elementwise work can take the step below this. Returns the timed function,
-    which returns its dW (checked against the step's)."""
+def products_only(network, X, Y, params, hidden, workspace):
+    """The step's matrix products alone, in the layouts the step uses and into the arrays it
+    uses (the ``workspace``'s where the step has one): forward W[l] A[l-1], dW[l] = dZ[l] A[l-1].T
+    and dA[l-1] = W[l].T dZ[l], on the caches and dZ of one step computed beforehand (the sigmoid
+    head's dZ[L] = (A[L] - Y) / m, then the backward recurrence). No change to the elementwise
+    work can take the step below this. Returns the timed function, which returns its dW (checked
+    against the step's)."""
     L = len(params) // 2
     activations = network.layer_activations(L, hidden)
     AL, caches = network.forward(X, params, activations)  # caches[l - 1] = (A[l-1], Z[l])
@@ -114,11 +117,11 @@ def products_only(network, X, Y, params, hidden):
     def run():
         grads = {}
         for l in range(1, L + 1):
-            network.layer_product(params[f"W{l}"], caches[l - 1][0])
+            network.layer_product(params[f"W{l}"], caches[l - 1][0], workspace, ("Z", l))
         for l in range(L, 0, -1):
             grads[f"dW{l}"] = dZ[l] @ caches[l - 1][0].T
             if l > 1:
-                params[f"W{l}"].T @ dZ[l]
+                network.backward_product(params[f"W{l}"], dZ[l], caches[l - 2][1], workspace, ("dA", l - 1))
         return grads
     return run
 

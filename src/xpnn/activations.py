@@ -23,11 +23,14 @@ class Activation(NamedTuple):
     """An activation: ``forward(Z) -> A`` and ``derivative(Z, A) -> g'(Z)``; optionally
     ``backward(dA, Z, A) -> dA * g'(Z)`` as one fused kernel (one launch on a GPU instead of
     one per operation), the same numbers as multiplying by the derivative (A may be None:
-    recomputed from Z where needed)."""
+    recomputed from Z where needed); optionally ``into(Z, workspace, key) -> A``, the forward
+    pass's operations written into a training step's reused array (see
+    :func:`xpnn.backend.workspace_for`), the same numbers as ``forward``."""
 
     forward: Callable[[Any], Any]
     derivative: Callable[[Any, Any], Any]
     backward: Callable[[Any, Any, Any], Any] | None = None
+    into: Callable[[Any, Any, Any], Any] | None = None
 
 
 def sigmoid(Z):
@@ -44,6 +47,14 @@ def _sigmoid(xp, Z, cap):
 
 
 _SIGMOID = elementwise(_sigmoid, "xpnn_sigmoid")  # one fused kernel on CuPy
+
+
+def _sigmoid_into(Z, workspace, key):
+    """:func:`sigmoid`'s operations, in its order, each written into the workspace's array."""
+    A = workspace.apply(key, "negative", Z)
+    for name, *args in (("minimum", _exp_cap(namespace(Z), Z.dtype)), ("exp",), ("add", 1.0)):
+        A = workspace.apply(key, name, A, *args)
+    return workspace.apply(key, "divide", 1.0, A)
 
 
 @functools.lru_cache(maxsize=16)
@@ -115,9 +126,12 @@ _RELU_BACKWARD = elementwise(lambda xp, dA, Z: dA * xp.astype(Z > 0, dA.dtype), 
 
 ACTIVATIONS = {
     "sigmoid": Activation(sigmoid, sigmoid_prime,
-                          lambda dA, Z, A: _SIGMOID_BACKWARD(dA, sigmoid(Z) if A is None else A)),
-    "tanh": Activation(tanh, tanh_prime, lambda dA, Z, A: _TANH_BACKWARD(dA, tanh(Z) if A is None else A)),
-    "relu": Activation(relu, relu_prime, lambda dA, Z, A: _RELU_BACKWARD(dA, Z)),
+                          lambda dA, Z, A: _SIGMOID_BACKWARD(dA, sigmoid(Z) if A is None else A),
+                          _sigmoid_into),
+    "tanh": Activation(tanh, tanh_prime, lambda dA, Z, A: _TANH_BACKWARD(dA, tanh(Z) if A is None else A),
+                       lambda Z, workspace, key: workspace.apply(key, "tanh", Z)),
+    "relu": Activation(relu, relu_prime, lambda dA, Z, A: _RELU_BACKWARD(dA, Z),
+                       lambda Z, workspace, key: workspace.apply(key, "maximum", Z, 0.0)),
     "leaky_relu": Activation(leaky_relu, leaky_relu_prime),
     "identity": Activation(identity, identity_prime, lambda dA, Z, A: dA),
 }

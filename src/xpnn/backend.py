@@ -25,7 +25,8 @@ from . import _config
 from ._config import NAMES, _canonical, _default, _strict_gpu_env
 from ._gpu import (GPU_EXTRAS, cuda_driver_version, cuda_facts, gpu_available, gpu_install_hint,
                    gpu_status, is_out_of_memory, out_of_memory_message)
-from ._layout import NUMPY_NAMESPACE, samples_as_rows, samples_contiguous, scalar, take_samples, upload_index
+from ._layout import (NUMPY_NAMESPACE, samples_as_rows, samples_contiguous, scalar, take_samples,
+                      upload_index, workspace_for)
 from ._random import rng_from, uniform_sampler
 from ._transfer import device_of, move_tree, read_scalars, to_numpy
 
@@ -34,7 +35,8 @@ __all__ = [  # the backend module's public face, its helper modules' names inclu
     "cuda_driver_version", "cuda_facts", "device_of", "get_backend", "gpu_available", "gpu_install_hint",
     "gpu_status", "is_host_array", "is_out_of_memory", "move_tree", "namespace", "out_of_memory_message",
     "read_scalars", "resolve_backend", "rng_from", "samples_as_rows", "samples_contiguous", "scalar",
-    "set_backend", "take_samples", "upload_index", "to_numpy", "uniform_sampler", "use_backend", "warn"]
+    "set_backend", "take_samples", "upload_index", "to_numpy", "uniform_sampler", "use_backend", "warn",
+    "workspace_for"]
 
 def namespace(*arrays: Any) -> Any:
     """The array-API namespace of ``arrays`` (TypeError when they mix libraries).

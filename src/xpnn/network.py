@@ -40,34 +40,46 @@ def n_layers(params):
     return sum(k[0] == "W" for k in params)
 
 
-def layer_product(W, A_prev):
-    """W @ A_prev (n[l], m), a fresh array. When A_prev is the estimators' transposed view of
-    row-major samples, :func:`xpnn.backend.samples_as_rows` may choose (A_prev.T @ W.T).T: the
-    same product with the samples as the BLAS call's rows, faster for thin layers on OpenBLAS."""
-    return (A_prev.T @ W.T).T if samples_as_rows(A_prev, W) else W @ A_prev
+def layer_product(W, A_prev, workspace=None, key=None):
+    """W @ A_prev (n[l], m), a fresh array (or, with a training step's ``workspace``, its array
+    for ``key``: see :class:`xpnn._layout.Workspace`). When A_prev is the estimators' transposed
+    view of row-major samples, :func:`xpnn.backend.samples_as_rows` may choose (A_prev.T @ W.T).T:
+    the same product with the samples as the BLAS call's rows, faster for thin layers on OpenBLAS."""
+    if samples_as_rows(A_prev, W):
+        return _product(A_prev.T, W.T, workspace, key).T
+    return _product(W, A_prev, workspace, key)
 
 
-def backward_product(W, dZ, Z_prev):
-    """dA[l-1] = W[l].T @ dZ[l] (n[l-1], m), a fresh array laid out like Z[l-1] (see
-    :func:`xpnn.backend.samples_contiguous`), so that multiplying g'(Z[l-1]) into it in place
-    runs along memory. With one output unit it is an outer product, formed by broadcasting (the
-    same single products, exactly, without a matrix product of inner size 1)."""
-    if samples_contiguous(Z_prev):
-        return ((dZ.T * W) if W.shape[0] == 1 else dZ.T @ W).T  # (m, n[l-1]) rows, as a view
-    return W.T * dZ if W.shape[0] == 1 else W.T @ dZ
+def backward_product(W, dZ, Z_prev, workspace=None, key=None):
+    """dA[l-1] = W[l].T @ dZ[l] (n[l-1], m), a fresh array (or the ``workspace``'s, as in
+    :func:`layer_product`) laid out like Z[l-1] (see :func:`xpnn.backend.samples_contiguous`),
+    so that multiplying g'(Z[l-1]) into it in place runs along memory. With one output unit it is
+    an outer product, formed by broadcasting (the same single products, exactly, without a
+    matrix product of inner size 1)."""
+    if samples_contiguous(Z_prev):  # (m, n[l-1]) rows, as a view
+        return (_outer(dZ.T, W, workspace, key) if W.shape[0] == 1 else _product(dZ.T, W, workspace, key)).T
+    return _outer(W.T, dZ, workspace, key) if W.shape[0] == 1 else _product(W.T, dZ, workspace, key)
 
 
-def linear_forward(A_prev, W, b):
+def _product(a, b, workspace, key):
+    return a @ b if workspace is None else workspace.matmul(key, a, b)
+
+
+def _outer(a, b, workspace, key):
+    return a * b if workspace is None else workspace.apply(key, "multiply", a, b)
+
+
+def linear_forward(A_prev, W, b, workspace=None, key=None):
     """Z = W @ A_prev + b.  A_prev (n[l-1], m), W (n[l], n[l-1]), b (n[l], 1) -> Z (n[l], m).
 
     b is added in place into the fresh product of :func:`layer_product` (on immutable arrays,
     such as JAX's, ``+=`` makes a new one)."""
-    Z = layer_product(W, A_prev)
+    Z = layer_product(W, A_prev, workspace, key)
     Z += b
     return Z
 
 
-def forward(X, params, activations, masks=None, *, S=None, training=False, moments=None):
+def forward(X, params, activations, masks=None, *, S=None, training=False, moments=None, workspace=None):
     """Forward pass.  X (n_x, m) -> (AL (k, m), caches); caches[l-1] = (A[l-1], Z[l]), Z[l] the
     activation's input, and for a batch-normalised layer in training (A[l-1], Z̃[l], norm) with
     norm = (Ẑ, 1/√(σ² + ε), μ, σ²) (see :mod:`xpnn.normalization`).
@@ -76,7 +88,9 @@ def forward(X, params, activations, masks=None, *, S=None, training=False, momen
     layer without dropout), 0 or 1/keep_prob, multiplied into A[l] (inverted dropout).
     ``training``: batch-normalised layers use the batch's statistics (weighted by S (1, m) when
     given; or ``moments`` {l: (μ, σ²)} when given, those of a larger batch), else (inference)
-    their running statistics; nets without batch norm ignore it."""
+    their running statistics; nets without batch norm ignore it. ``workspace``: a training
+    step's (:func:`xpnn.backend.workspace_for`), whose arrays Z[l] and A[l] are written again by
+    the next step's forward pass."""
     _check_layout(X, params)
     A, caches, share = X, [], None
     L = len(activations)
@@ -87,9 +101,10 @@ def forward(X, params, activations, masks=None, *, S=None, training=False, momen
                                 None if S is None else share, None if moments is None else moments.get(l))
             caches.append((A, Z, norm))
         else:
-            Z = linear_forward(A, *folded(params, l))
+            Z = linear_forward(A, *folded(params, l), workspace, ("Z", l))
             caches.append((A, Z))
-        A = activation.forward(Z)
+        A = activation.forward(Z) if workspace is None or activation.into is None else \
+            activation.into(Z, workspace, ("A", l))
         if masks is not None and l < L and masks[l - 1] is not None:
             A = A * masks[l - 1]
     return A, caches
@@ -121,13 +136,14 @@ def batch_moments(caches):
 
 
 def backward(AL, Y, caches, params, activations, *, head="sigmoid", S=None, alpha=0.0, masks=None,
-             sums=None):
+             sums=None, workspace=None):
     """Gradients {"dW1", "db1", ...} of the head's cost (mean, or weighted by S (1, m)), plus
     the L2 term alpha/m W[l] in dW[l] when alpha > 0 (m: Σ S with weights, so integer weights
     equal repeated examples); with dropout ``masks`` (those of the forward pass) dA[l] is masked
     the same way. A batch-normalised layer (a training forward pass) gives dgamma[l] and
     dbeta[l] instead of db[l]; ``sums`` {l: (dβ, dγ)} of a larger batch replace the batch's own
-    (see :func:`xpnn.normalization.normalize_backward`). dA of the input X is never formed."""
+    (see :func:`xpnn.normalization.normalize_backward`). dA of the input X is never formed;
+    with a training step's ``workspace`` (see :func:`forward`) each dA[l] is its array."""
     xp = namespace(AL, Y)
     if tuple(Y.shape) != tuple(AL.shape):
         hint = ": pass Y.T" if tuple(Y.shape) == tuple(AL.shape)[::-1] else ""
@@ -149,7 +165,7 @@ def backward(AL, Y, caches, params, activations, *, head="sigmoid", S=None, alph
             grads[f"dW{l}"] = _ADD_L2(grads[f"dW{l}"], _per_example(alpha, m), params[f"W{l}"])
         if l > 1:
             Z_prev = caches[l - 2][1]
-            dA = backward_product(params[f"W{l}"], dZ, Z_prev)
+            dA = backward_product(params[f"W{l}"], dZ, Z_prev, workspace, ("dA", l - 1))
             mask, g = None if masks is None else masks[l - 2], activations[l - 2]
             if mask is not None:  # A_prev was masked: the derivative recomputes g(Z) rather than reuse it
                 dA *= mask
@@ -226,12 +242,14 @@ def predict_proba(X, params, activations):
     return forward(X, params, activations)[0]
 
 
-def step(X, Y, params, activations, learning_rate, *, head="sigmoid", S=None):
+def step(X, Y, params, activations, learning_rate, *, head="sigmoid", S=None, workspace=None):
     """One batch gradient-descent step: forward, backward, update — what
     :func:`xpnn.training.train` runs each iteration.  Returns (new params, grads, Z[L] of the
-    forward pass before the update)."""
-    AL, caches = forward(X, params, activations)
-    grads = backward(AL, Y, caches, params, activations, head=head, S=S)
+    forward pass before the update). With a ``workspace`` (:func:`xpnn.backend.workspace_for`,
+    the same one every step, as training passes it) the step's large arrays are reused, and the
+    returned Z[L] is the workspace's: the next step writes it again."""
+    AL, caches = forward(X, params, activations, workspace=workspace)
+    grads = backward(AL, Y, caches, params, activations, head=head, S=S, workspace=workspace)
     return gd(learning_rate).update(params, grads, (), 1)[0], grads, caches[-1][1]
 
 

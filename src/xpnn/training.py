@@ -26,7 +26,7 @@ from ._training_types import EarlyStopping, Options, Result, options_of  # noqa:
 from ._constraints import check_choice, check_positive_float, check_positive_int
 from ._validation import check_network_inputs
 from .backend import (backend_of, device_of, namespace, read_scalars, rng_from, take_samples, uniform_sampler,
-                      upload_index)
+                      upload_index, workspace_for)
 from .gradcheck import flatten, unflatten
 from .heads import cost_from_logits
 from .lbfgs import minimize
@@ -39,14 +39,17 @@ __all__ = ["train", "run", "run_lbfgs", "loop", "ArraySource", "gradients", "upd
            "CostLog", "Options", "EarlyStopping", "Result", "options_of", "Batches"]
 
 
-def gradients(params, X, Y, S, masks, *, activations, head, alpha, record, moments=None, sums=None):
+def gradients(params, X, Y, S, masks, *, activations, head, alpha, record, moments=None, sums=None,
+              workspace=None):
     """Forward and backward over one batch: (grads, its cost or None, its batch-norm statistics
     {l: (μ, σ²)}, empty without batch norm). The cost (a 0-d device array, L2 term included)
     is computed only when ``record``. ``moments`` and ``sums``: batch norm's statistics and
-    backward sums of a larger batch this one is part of (Dask), in place of its own."""
-    AL, caches = forward(X, params, activations, masks, S=S, training=True, moments=moments)
+    backward sums of a larger batch this one is part of (Dask), in place of its own.
+    ``workspace``: the step's reused arrays (:func:`xpnn.backend.workspace_for`), or None."""
+    AL, caches = forward(X, params, activations, masks, S=S, training=True, moments=moments,
+                         workspace=workspace)
     grads = backward(AL, Y, caches, params, activations, head=head, S=S, alpha=alpha, masks=masks,
-                     sums=sums)
+                     sums=sums, workspace=workspace)
     if not record:
         return grads, None, batch_moments(caches)
     cost = cost_from_logits(caches[-1][1], Y, head, S)
@@ -54,12 +57,13 @@ def gradients(params, X, Y, S, masks, *, activations, head, alpha, record, momen
     return grads, cost, batch_moments(caches)
 
 
-def _step(params, state, t, batch, masks, *, activations, head, alpha, optimizer, record, momentum):
+def _step(params, state, t, batch, masks, workspace=None, *, activations, head, alpha, optimizer, record,
+          momentum):
     """Gradients and update of one batch (X, Y, S): compiled as one function where the backend
     has a compiler (JAX; the keyword arguments are static), with no host read inside."""
     X, Y, S = batch
     grads, cost, moments = gradients(params, X, Y, S, masks, activations=activations, head=head,
-                                     alpha=alpha, record=record)
+                                     alpha=alpha, record=record, workspace=workspace)
     params, state = update(params, grads, state, t, optimizer, moments, momentum)
     return params, state, cost
 
@@ -126,7 +130,7 @@ class ArraySource:
         else:
             kept = S if rows is None else take_samples(S, be.asarray(rows))
             self.total_weight = namespace(S).sum(kept)
-        self.draw = _dropout(dropout, X, rng, hidden)
+        self.draw, self.hidden = _dropout(dropout, X, rng, hidden), list(hidden)
         self.replayable = self.full_batch and self.draw is None
         self.compile, self.scan, self.forbid_sync = be.compile, be.scan, be.forbid_sync
         if self.full_batch or self.draw is not None:
@@ -169,6 +173,8 @@ class ArraySource:
         """``step(params, state, t, batch, record) -> (params, state, cost)``."""
         compiled = self.compile(_step, static_argnames=_STATIC)
         epochs = None if self.scan is None else self.compile(_epoch, _STATIC + ("n", "size", "scan"))
+        rows = self.X.shape[1] if self.full_batch else min(self.batch_size, self.m)
+        workspace = workspace_for(self.X, max([*self.hidden, self.Y.shape[0]]), rows)
 
         def step(params, state, t, batch, record):
             if isinstance(batch, Batches):
@@ -176,7 +182,9 @@ class ArraySource:
                               size=batch.size, scan=self.scan, record=record, **static)
             X, Y, S = batch
             masks = None if self.draw is None else self.draw(X.shape[1])
-            return compiled(params, state, t, (X, Y, S), masks, record=record, **static)
+            if workspace is None:  # (a compiler traces no workspace)
+                return compiled(params, state, t, (X, Y, S), masks, record=record, **static)
+            return compiled(params, state, t, (X, Y, S), masks, workspace, record=record, **static)
         return step
 
     @staticmethod

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import loops, network
-from ..backend import GPUUnavailableError, get_backend, gpu_status
+from ..backend import GPUUnavailableError, get_backend, gpu_status, workspace_for
 from ..initializers import initialize_parameters
 from . import peers
 from .case import Case, step_flops, supported_dtypes
@@ -111,9 +111,10 @@ def net_step_cases(group, dims, hidden, m, lr, backends, dtypes, *, loop="python
             X, Yb = be.asarray(X_rows, dtype).T, be.asarray(Y, dtype)  # the estimator's view
             params = {k: be.asarray(v, dtype) for k, v in params64.items()}
             activations = tuple(network.layer_activations(L, hidden))
+            reused = workspace_for(X, max(dims[1:]), m)  # a training loop's reused arrays, if any
 
-            def run(X=X, Yb=Yb, params=params, activations=activations, be=be, step=step):
-                _, grads, _ = step(X, Yb, params, activations=activations, learning_rate=lr)
+            def run(X=X, Yb=Yb, params=params, activations=activations, be=be, step=step, reused=reused):
+                _, grads, _ = step(X, Yb, params, activations=activations, learning_rate=lr, workspace=reused)
                 be.synchronize(grads)
                 return grads
             yield Case(group, f"xpnn-{prefix}-{dtype}", run, dtype, flops, device=str(be.device),

@@ -1,0 +1,109 @@
+"""A training step's reused arrays on NumPy (:class:`xpnn._layout.Workspace`): the same numbers as
+fresh arrays, bit for bit, and no large array made afresh at each step."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from xpnn import network, optimizers, training
+from xpnn._layout import Workspace
+from xpnn.backend import workspace_for
+from xpnn.initializers import initialize_parameters
+
+
+def _problem(dims, m, dtype, head="sigmoid", seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((m, dims[0])).astype(dtype).T  # the estimators' view of row-major samples
+    if head == "softmax":
+        Y = np.eye(dims[-1])[rng.integers(0, dims[-1], m)].T.astype(dtype)
+    else:  # one 0/1 label per unit
+        Y = (rng.random((dims[-1], m)) > 0.5).astype(dtype)
+    params = {k: v.astype(dtype) for k, v in initialize_parameters(dims, scheme="xavier", seed=seed).items()}
+    return X, Y, params
+
+
+def test_a_workspace_only_for_numpy_arrays_above_the_mmap_threshold():
+    """Small steps (an iris-size net) and other libraries' arrays get none: there the lookups
+    would cost more than the allocations they save."""
+    assert isinstance(workspace_for(np.zeros((2, 2)), 64, 5000), Workspace)
+    assert workspace_for(np.zeros((2, 2)), 8, 150) is None                        # 9.6 KB
+    assert workspace_for(np.zeros((2, 2), np.float32), 64, 500) is None           # 125 KiB
+    assert isinstance(workspace_for(np.zeros((2, 2), np.float32), 64, 512), Workspace)  # 128 KiB
+    strict = pytest.importorskip("array_api_strict")
+    assert workspace_for(strict.zeros((2, 2)), 64, 5000) is None
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("hidden, head, dims", [
+    ("relu", "sigmoid", [100, 64, 64, 1]),      # the outer-product dA of one output unit
+    ("tanh", "softmax", [30, 96, 40, 5]),
+    ("sigmoid", "sigmoid", [30, 80, 3]),        # three sigmoid units (multilabel)
+])
+@pytest.mark.parametrize("row_major", [True, False])
+def test_steps_with_a_workspace_equal_steps_without_bit_for_bit(dtype, hidden, head, dims, row_major):
+    """Three steps in a row through one workspace give the parameters and gradients of fresh
+    arrays exactly, in either layout of X; Z[L] is the workspace's array each time (reused)."""
+    X, Y, params = _problem(dims, 3000, dtype, head)
+    X = X if row_major else np.ascontiguousarray(X)
+    activations = network.layer_activations(len(dims) - 1, hidden, head)
+    workspace, fresh, reused, logits = Workspace(), params, params, []
+    for _ in range(3):
+        fresh, want, _ = network.step(X, Y, fresh, activations, 0.1, head=head)
+        reused, got, Z = network.step(X, Y, reused, activations, 0.1, head=head, workspace=workspace)
+        logits.append(Z)
+        for key in want:
+            np.testing.assert_array_equal(got[key], want[key], err_msg=key)
+        for key in fresh:
+            np.testing.assert_array_equal(reused[key], fresh[key], err_msg=key)
+    assert np.shares_memory(logits[0], logits[1]) and np.shares_memory(logits[1], logits[2])
+
+
+def _peak_of_step(X, Y, params, activations, workspace):
+    network.step(X, Y, params, activations, 0.1, workspace=workspace)  # the workspace's arrays made
+    tracemalloc.start()
+    try:
+        network.step(X, Y, params, activations, 0.1, workspace=workspace)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_step_with_a_workspace_makes_no_layer_sized_array():
+    """What a step allocates at its peak (NumPy reports its arrays to tracemalloc): with a
+    workspace less than one hidden layer's (n, m) array, the relu derivative's boolean mask
+    being the largest; with fresh arrays several of them at once."""
+    X, Y, params = _problem([100, 64, 64, 1], 5000, "float64")
+    activations = network.layer_activations(3, "relu")
+    layer = 64 * 5000 * 8
+    assert _peak_of_step(X, Y, params, activations, Workspace()) < layer
+    assert _peak_of_step(X, Y, params, activations, None) > 3 * layer
+
+
+@pytest.mark.parametrize("options", [
+    {},                                                     # full batch
+    {"batch_size": 1000},                                   # mini-batches, the last one shorter
+    {"batch_size": 1000, "dropout": [0.2, 0.0]},            # masks multiplied into A
+])
+def test_training_through_its_workspace_trains_as_without(monkeypatch, options):
+    """training.run makes one workspace for the fit (this problem is above the threshold) and
+    trains exactly as with fresh arrays: the same costs and parameters, bit for bit."""
+    X, Y, params = _problem([40, 64, 32, 3], 2600, "float64", head="softmax")
+    activations = network.layer_activations(3, "relu", "softmax")
+    made = []
+
+    def spy(*args):
+        made.append(workspace_for(*args))
+        return made[-1]
+
+    def fit():
+        return training.run(X, Y, params, activations, optimizer=optimizers.adam(0.01), n_epochs=6,
+                            head="softmax", cost_every=1, random_state=0, **options)
+    monkeypatch.setattr(training, "workspace_for", spy)
+    reused = fit()
+    assert isinstance(made[-1], Workspace)
+    monkeypatch.setattr(training, "workspace_for", lambda *args: None)
+    fresh = fit()
+    assert reused.costs == fresh.costs
+    for key in fresh.params:
+        np.testing.assert_array_equal(reused.params[key], fresh.params[key], err_msg=key)
