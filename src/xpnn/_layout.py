@@ -120,15 +120,16 @@ class Workspace:
         shape = (a.shape[0], b.shape[1])
         return np.matmul(a, b, out=self._out(key, shape, np.result_type(a, b), "C"))
 
-    def apply(self, key: Any, name: str, *args: Any) -> np.ndarray:
+    def apply(self, key: Any, name: str, *args: Any, dtype: Any = None) -> np.ndarray:
         """The array API's elementwise function ``name`` (the NumPy ufunc of that name) of arrays
         and Python scalars, written into this key's array: the broadcast shape, the first
-        array's dtype, laid out as NumPy lays out a fresh result (the first array's layout when
-        it has the result's shape, else row-major)."""
+        array's dtype (or ``dtype``: bool for a comparison), laid out as NumPy lays out a fresh
+        result (the first array's layout when it has the result's shape, else row-major)."""
         arrays = [a for a in args if isinstance(a, np.ndarray)]
         shape, first = np.broadcast_shapes(*(a.shape for a in arrays)), arrays[0]
         order = "F" if first.shape == shape and _row_major_view(first) else "C"
-        return getattr(np, name)(*args, out=self._out(key, shape, first.dtype, order))
+        out = self._out(key, shape, first.dtype if dtype is None else np.dtype(dtype), order)
+        return getattr(np, name)(*args, out=out)
 
 
 def workspace_for(x: Any, rows: int, columns: int) -> Workspace | None:

@@ -25,12 +25,14 @@ class Activation(NamedTuple):
     one per operation), the same numbers as multiplying by the derivative (A may be None:
     recomputed from Z where needed); optionally ``into(Z, workspace, key) -> A``, the forward
     pass's operations written into a training step's reused array (see
-    :func:`xpnn.backend.workspace_for`), the same numbers as ``forward``."""
+    :func:`xpnn.backend.workspace_for`), the same numbers as ``forward``, and
+    ``backward_into(dA, Z, A, workspace, key)``, ``backward``'s with its temporaries there."""
 
     forward: Callable[[Any], Any]
     derivative: Callable[[Any, Any], Any]
     backward: Callable[[Any, Any, Any], Any] | None = None
     into: Callable[[Any, Any, Any], Any] | None = None
+    backward_into: Callable[[Any, Any, Any, Any, Any], Any] | None = None
 
 
 def sigmoid(Z):
@@ -131,7 +133,9 @@ ACTIVATIONS = {
     "tanh": Activation(tanh, tanh_prime, lambda dA, Z, A: _TANH_BACKWARD(dA, tanh(Z) if A is None else A),
                        lambda Z, workspace, key: workspace.apply(key, "tanh", Z)),
     "relu": Activation(relu, relu_prime, lambda dA, Z, A: _RELU_BACKWARD(dA, Z),
-                       lambda Z, workspace, key: workspace.apply(key, "maximum", Z, 0.0)),
+                       lambda Z, workspace, key: workspace.apply(key, "maximum", Z, 0.0),
+                       lambda dA, Z, A, workspace, key: operator.imul(
+                           dA, workspace.apply(key, "greater", Z, 0.0, dtype="bool"))),
     "leaky_relu": Activation(leaky_relu, leaky_relu_prime),
     "identity": Activation(identity, identity_prime, lambda dA, Z, A: dA),
 }

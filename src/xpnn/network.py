@@ -170,7 +170,9 @@ def backward(AL, Y, caches, params, activations, *, head="sigmoid", S=None, alph
             if mask is not None:  # A_prev was masked: the derivative recomputes g(Z) rather than reuse it
                 dA *= mask
                 A_prev = None
-            if g.backward is not None:  # dA g'(Z) as one fused kernel
+            if workspace is not None and g.backward_into is not None:
+                dZ = g.backward_into(dA, Z_prev, A_prev, workspace, ("mask", l - 1))
+            elif g.backward is not None:  # dA g'(Z) as one fused kernel
                 dZ = g.backward(dA, Z_prev, A_prev)
             else:
                 dA *= g.derivative(Z_prev, A_prev)
