@@ -96,11 +96,12 @@ def calls_are_launches(x: Any) -> bool:
 
 class Workspace:
     """The large arrays of one training step on NumPy, written again by the next step instead of
-    freshly allocated: a layer product, an activation, a backward product (each under a key that
-    names its place in the step). An array above glibc's mmap threshold (128 KiB) is otherwise
-    mapped from the system and returned at every step; on the 2-core VM measured (see the
-    benchmarks guide) the page faults made a full-batch step of a width-64 net on 5000 samples
-    2.3x slower than the same arithmetic into reused arrays. Only a training step uses one: the
+    freshly allocated: a layer product, an activation, a backward product, a derivative's mask
+    (each under a key that names its place in the step). An array above glibc's mmap threshold
+    (128 KiB at first) is otherwise mapped from the system and given back at every step; on the
+    2-core VM measured (see the benchmarks guide) the page faults made full-batch training at
+    widths 64-256 on 5000 samples take 1.2-2.1x the time of the same arithmetic into reused
+    arrays. Only a training step uses one: the
     arrays it hands out are dead when the next step begins (the step returns new parameters, its
     gradients and a cost, never its caches)."""
 
@@ -133,7 +134,8 @@ class Workspace:
 
 
 def workspace_for(x: Any, rows: int, columns: int) -> Workspace | None:
-    """A :class:`Workspace` for training steps on ``x``'s arrays, when they are NumPy's and a
+    """A ``Workspace`` (the arrays a training step writes again at the next step, instead of
+    making them afresh) for training steps on ``x``'s arrays, when they are NumPy's and a
     step's largest array (``rows`` x ``columns``) is above malloc's mmap threshold: smaller
     arrays come from the heap's free lists at no page-fault cost, and the workspace's lookups
     (about 1 us a call) would then cost an iris-size step more than they save."""

@@ -42,7 +42,7 @@ def n_layers(params):
 
 def layer_product(W, A_prev, workspace=None, key=None):
     """W @ A_prev (n[l], m), a fresh array (or, with a training step's ``workspace``, its array
-    for ``key``: see :class:`xpnn._layout.Workspace`). When A_prev is the estimators' transposed
+    for ``key``: see :func:`xpnn.backend.workspace_for`). When A_prev is the estimators' transposed
     view of row-major samples, :func:`xpnn.backend.samples_as_rows` may choose (A_prev.T @ W.T).T:
     the same product with the samples as the BLAS call's rows, faster for thin layers on OpenBLAS."""
     if samples_as_rows(A_prev, W):
