@@ -107,3 +107,33 @@ def test_training_through_its_workspace_trains_as_without(monkeypatch, options):
     assert reused.costs == fresh.costs
     for key in fresh.params:
         np.testing.assert_array_equal(reused.params[key], fresh.params[key], err_msg=key)
+
+
+def test_a_shorter_last_batch_keeps_its_own_arrays():
+    """Batches of 3000 and 1200 in turn (an epoch's last, shorter batch) through one workspace:
+    once both sizes have been seen, neither makes its layer arrays again (the smallest of them,
+    64 x 1200 float64, is above the step's peak)."""
+    X, Y, params = _problem([100, 64, 64, 1], 4200, "float64")
+    activations = network.layer_activations(3, "relu")
+    batches = [(X[:, :3000], Y[:, :3000]), (X[:, 3000:], Y[:, 3000:])]
+    workspace = Workspace()
+    for Xb, Yb in batches:
+        network.step(Xb, Yb, params, activations, 0.1, workspace=workspace)
+    tracemalloc.start()
+    try:
+        for Xb, Yb in batches * 2:
+            network.step(Xb, Yb, params, activations, 0.1, workspace=workspace)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1200 * 8
+
+
+def test_a_workspace_gives_numpys_result_dtype():
+    """Mixed float32 and float64 operands give float64, as a fresh result would: never a silent
+    cast into the first operand's dtype."""
+    workspace = Workspace()
+    small, big = np.ones((300, 1), np.float32), np.full((1, 200), 1 / 3)
+    np.testing.assert_array_equal(workspace.apply("outer", "multiply", small, big), small * big)
+    assert workspace.apply("outer", "multiply", small, big).dtype == np.float64
+    assert workspace.apply("mask", "greater", big, 0.0, dtype="bool").dtype == np.bool_

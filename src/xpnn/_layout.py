@@ -111,9 +111,12 @@ class Workspace:
         self._arrays: dict = {}
 
     def _out(self, key: Any, shape: tuple, dtype: Any, order: str) -> np.ndarray:
-        out = self._arrays.get(key)
-        if out is None or out.shape != shape or out.dtype != dtype or not out.flags[order + "_CONTIGUOUS"]:
-            out = self._arrays[key] = np.empty(shape, dtype, order=order)
+        """The array for ``key`` of this shape, dtype and layout (one each: a mini-batch epoch's
+        shorter last batch keeps its own, so neither size is made again at the next epoch)."""
+        slot = (key, shape, dtype, order)
+        out = self._arrays.get(slot)
+        if out is None:
+            out = self._arrays[slot] = np.empty(shape, dtype, order=order)
         return out
 
     def matmul(self, key: Any, a: Any, b: Any) -> np.ndarray:
@@ -123,13 +126,13 @@ class Workspace:
 
     def apply(self, key: Any, name: str, *args: Any, dtype: Any = None) -> np.ndarray:
         """The array API's elementwise function ``name`` (the NumPy ufunc of that name) of arrays
-        and Python scalars, written into this key's array: the broadcast shape, the first
-        array's dtype (or ``dtype``: bool for a comparison), laid out as NumPy lays out a fresh
-        result (the first array's layout when it has the result's shape, else row-major)."""
+        and Python scalars, written into this key's array: the broadcast shape, NumPy's result
+        dtype (``dtype`` instead: bool for a comparison), laid out as NumPy lays out a fresh result
+        (the first array's layout when it has the result's shape, else row-major)."""
         arrays = [a for a in args if isinstance(a, np.ndarray)]
         shape, first = np.broadcast_shapes(*(a.shape for a in arrays)), arrays[0]
         order = "F" if first.shape == shape and _row_major_view(first) else "C"
-        out = self._out(key, shape, first.dtype if dtype is None else np.dtype(dtype), order)
+        out = self._out(key, shape, np.result_type(*args) if dtype is None else np.dtype(dtype), order)
         return getattr(np, name)(*args, out=out)
 
 
