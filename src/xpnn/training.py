@@ -173,8 +173,8 @@ class ArraySource:
         """``step(params, state, t, batch, record) -> (params, state, cost)``."""
         compiled = self.compile(_step, static_argnames=_STATIC)
         epochs = None if self.scan is None else self.compile(_epoch, _STATIC + ("n", "size", "scan"))
-        rows = self.X.shape[1] if self.full_batch else min(self.batch_size, self.m)
-        workspace = workspace_for(self.X, max([*self.hidden, self.Y.shape[0]]), rows)
+        m = self.X.shape[1] if self.full_batch else min(self.batch_size, self.m)  # a batch's examples
+        workspace = workspace_for(self.X, max([*self.hidden, self.Y.shape[0]]), m)
 
         def step(params, state, t, batch, record):
             if isinstance(batch, Batches):
