@@ -8,7 +8,9 @@ process in interleaved rounds, so a ratio is not a comparison of two runs.
 ``xpnn_before``. For each ``xpnn bench`` step shape (quick profile) and dtype, both versions
 first compute the step once and must agree (gradients and updated parameters to 1e-12 f64,
 1e-4 f32, relative to each tensor's largest entry), and so must the dW of the step's matrix
-products computed alone (``products_only``: the floor no elementwise work can go below); then
+products computed alone (``products_only``: the floor no elementwise work can go below); the
+working tree's step and products write into one reused workspace where a training loop would
+make one (:func:`xpnn.backend.workspace_for`); then
 each round times one call of each of the four, in an order rotated every round; the table gives
 the minimum over rounds (warm-up excluded) and the ratios. Only NumPy runs here: peers from
 other libraries (torch, JAX) are left to ``xpnn bench``, which times columns one after
