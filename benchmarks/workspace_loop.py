@@ -1,7 +1,9 @@
 """Full-batch training loops with and without the training step's reused arrays
 (:func:`xpnn.backend.workspace_for`): ``xpnn.training.run`` for a number of iterations on the
 ``xpnn bench`` step shapes of widths 64 and 256 (m = 5000), relu, gradient descent, the cost
-every 10 iterations. Each variant runs in a fresh Python process of its own, once per round,
+every 10 iterations; and L-BFGS (``training.run_lbfgs``, the MLP classes' ``solver="lbfgs"``)
+on [100, 100, 1], whose every evaluation of the full batch goes through the workspace too, for
+the same number of iterations. Each variant runs in a fresh Python process of its own, once per round,
 rounds interleaved: the first fit in the process (what a script or a notebook's first fit meets)
 and the fastest of three more fits after it, with the page faults an iteration (minor faults,
 ``getrusage``: pages the system had to map because an array came fresh from it). Both variants
@@ -26,7 +28,8 @@ import time
 
 import numpy as np
 
-SHAPES = {"width-64-m5000": [100, 64, 64, 1], "width-256-m5000": [100, 256, 256, 1]}
+SHAPES = {"width-64-m5000": [100, 64, 64, 1], "width-256-m5000": [100, 256, 256, 1],
+          "lbfgs-width-100-m5000": [100, 100, 1]}
 
 
 def child(name, dtype, reuse, iterations):
@@ -45,8 +48,12 @@ def child(name, dtype, reuse, iterations):
     times, faults = [], []
     for _ in range(4):
         before, start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt, time.perf_counter()
-        result = training.run(X, Y, params, activations, optimizer=optimizers.gd(0.01), n_epochs=iterations,
-                              cost_every=10)
+        if name.startswith("lbfgs"):
+            result, _ = training.run_lbfgs(X, Y, params, activations, alpha=1e-4, max_iter=iterations,
+                                           tol=0.0)
+        else:
+            result = training.run(X, Y, params, activations, optimizer=optimizers.gd(0.01),
+                                  n_epochs=iterations, cost_every=10)
         times.append((time.perf_counter() - start) / iterations)
         faults.append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / iterations)
     digest = hashlib.sha256(b"".join(result.params[k].tobytes() for k in sorted(result.params))).hexdigest()

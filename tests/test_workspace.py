@@ -137,3 +137,23 @@ def test_a_workspace_gives_numpys_result_dtype():
     np.testing.assert_array_equal(workspace.apply("outer", "multiply", small, big), small * big)
     assert workspace.apply("outer", "multiply", small, big).dtype == np.float64
     assert workspace.apply("mask", "greater", big, 0.0, dtype="bool").dtype == np.bool_
+
+
+def test_lbfgs_evaluations_through_a_workspace_equal_fresh_ones(monkeypatch):
+    """Every L-BFGS evaluation of the full batch goes through one workspace (this problem is
+    above the threshold) and the solution is that of fresh arrays, bit for bit."""
+    X, Y, params = _problem([40, 64, 32, 1], 3000, "float64")
+    activations = network.layer_activations(3, "relu")
+    made = []
+
+    def spy(*args):
+        made.append(workspace_for(*args))
+        return made[-1]
+    monkeypatch.setattr(training, "workspace_for", spy)
+    reused, _ = training.run_lbfgs(X, Y, params, activations, alpha=1e-4, max_iter=15)
+    assert isinstance(made[-1], Workspace)
+    monkeypatch.setattr(training, "workspace_for", lambda *args: None)
+    fresh, _ = training.run_lbfgs(X, Y, params, activations, alpha=1e-4, max_iter=15)
+    assert reused.costs == fresh.costs and reused.n_iter == fresh.n_iter == 15
+    for key in fresh.params:
+        np.testing.assert_array_equal(reused.params[key], fresh.params[key], err_msg=key)

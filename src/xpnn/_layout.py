@@ -101,8 +101,9 @@ class Workspace:
     (128 KiB at first) is otherwise mapped from the system and given back at every step; on the
     2-core VM measured (see the benchmarks guide) the page faults made full-batch training at
     widths 64-256 on 5000 samples take 1.2-2.1x the time of the same arithmetic into reused
-    arrays. Only a training step uses one: the arrays it hands out are dead when the next step
-    begins (the step returns new parameters, its gradients and a cost, never its caches)."""
+    arrays. Only a training step (or an L-BFGS evaluation) uses one: the arrays it hands out are
+    dead when the next one begins (it returns new parameters, gradients and a cost, never its
+    caches)."""
 
     __slots__ = ("_arrays",)
 

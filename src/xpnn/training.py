@@ -305,13 +305,16 @@ def run_lbfgs(X, Y, params, activations, *, head="sigmoid", S=None, alpha=0.0, m
     over the same gradients as every other path (:func:`gradients`), on X's device. Returns
     (:class:`Result`, :class:`xpnn.lbfgs.Solution`); ``costs`` holds the cost after each
     iteration. Batch norm's running statistics end as the full batch's for the final parameters
-    (there are no steps to average them over)."""
+    (there are no steps to average them over). Every evaluation writes its large arrays into
+    the same workspace on NumPy, as a training step does (:func:`xpnn.backend.workspace_for`)."""
     check_batch_size(params, None, X.shape[1])
     costs, like = [], trainable(params)
+    widest = max(W.shape[0] for k, W in params.items() if k[0] == "W")
+    workspace = workspace_for(X, widest, X.shape[1])
 
     def fg(theta):
         grads, cost, _ = gradients(unflatten(theta, like), X, Y, S, None, activations=tuple(activations),
-                                   head=head, alpha=alpha, record=True)
+                                   head=head, alpha=alpha, record=True, workspace=workspace)
         return cost, flatten({k: grads[f"d{k}"] for k in like})
 
     def record(n_iter, cost):
