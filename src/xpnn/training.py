@@ -130,7 +130,9 @@ class ArraySource:
         else:
             kept = S if rows is None else take_samples(S, be.asarray(rows))
             self.total_weight = namespace(S).sum(kept)
-        self.draw, self.hidden = _dropout(dropout, X, rng, hidden), list(hidden)
+        self.draw = _dropout(dropout, X, rng, hidden)
+        batch_m = X.shape[1] if self.full_batch else min(batch_size, self.m)  # a batch's examples
+        self.workspace = workspace_for(X, max([*hidden, Y.shape[0]]), batch_m)  # None unless NumPy
         self.replayable = self.full_batch and self.draw is None
         self.compile, self.scan, self.forbid_sync = be.compile, be.scan, be.forbid_sync
         if self.full_batch or self.draw is not None:
@@ -173,8 +175,6 @@ class ArraySource:
         """``step(params, state, t, batch, record) -> (params, state, cost)``."""
         compiled = self.compile(_step, static_argnames=_STATIC)
         epochs = None if self.scan is None else self.compile(_epoch, _STATIC + ("n", "size", "scan"))
-        m = self.X.shape[1] if self.full_batch else min(self.batch_size, self.m)  # a batch's examples
-        workspace = workspace_for(self.X, max([*self.hidden, self.Y.shape[0]]), m)
 
         def step(params, state, t, batch, record):
             if isinstance(batch, Batches):
@@ -182,9 +182,7 @@ class ArraySource:
                               size=batch.size, scan=self.scan, record=record, **static)
             X, Y, S = batch
             masks = None if self.draw is None else self.draw(X.shape[1])
-            if workspace is None:  # (a compiler traces no workspace)
-                return compiled(params, state, t, (X, Y, S), masks, record=record, **static)
-            return compiled(params, state, t, (X, Y, S), masks, workspace, record=record, **static)
+            return compiled(params, state, t, (X, Y, S), masks, self.workspace, record=record, **static)
         return step
 
     @staticmethod
