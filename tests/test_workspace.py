@@ -34,6 +34,33 @@ def test_a_workspace_only_for_numpy_arrays_above_the_mmap_threshold():
     assert workspace_for(strict.zeros((2, 2)), 64, 5000) is None
 
 
+def test_mini_batches_get_a_workspace_only_from_8_mib_arrays():
+    """Where the set is cut into mini-batches, malloc serves arrays up to the epoch's gathered
+    copy of the data from its heap: a workspace only pays from 8 MiB (measured, see
+    workspace_for), so MLPClassifier's batches of 200 get none."""
+    assert workspace_for(np.zeros((2, 2)), 100, 200, batches=True) is None         # 156 KiB
+    assert workspace_for(np.zeros((2, 2)), 100, 5000, batches=True) is None        # 3.9 MiB
+    assert workspace_for(np.zeros((2, 2)), 256, 4095, batches=True) is None        # just below 8 MiB
+    assert isinstance(workspace_for(np.zeros((2, 2)), 256, 4096, batches=True), Workspace)
+
+
+@pytest.mark.parametrize("options, batches", [({}, False), ({"batch_size": 200}, True),
+                                              ({"batch_size": 200, "dropout": [0.2]}, True)])
+def test_training_asks_for_a_workspace_of_its_batches(monkeypatch, options, batches):
+    """training.run asks workspace_for once a fit, saying whether the set is cut into batches,
+    with the size of a batch's widest array."""
+    X, Y, params = _problem([20, 64, 1], 1000, "float64")
+    asked = []
+
+    def spy(x, rows, columns, **kwargs):
+        asked.append((rows, columns, kwargs))
+        return workspace_for(x, rows, columns, **kwargs)
+    monkeypatch.setattr(training, "workspace_for", spy)
+    training.run(X, Y, params, network.layer_activations(2, "relu"), optimizer=optimizers.adam(0.01),
+                 n_epochs=2, random_state=0, **options)
+    assert asked == [(64, 200 if batches else 1000, {"batches": batches})]
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("hidden, head, dims", [
     ("relu", "sigmoid", [100, 64, 64, 1]),      # the outer-product dA of one output unit
@@ -86,14 +113,14 @@ def test_a_step_with_a_workspace_makes_no_layer_sized_array():
     {"batch_size": 1000, "dropout": [0.2, 0.0]},            # masks multiplied into A
 ])
 def test_training_through_its_workspace_trains_as_without(monkeypatch, options):
-    """training.run makes one workspace for the fit (this problem is above the threshold) and
+    """training.run through one workspace for the fit (made here whatever the batches' size)
     trains exactly as with fresh arrays: the same costs and parameters, bit for bit."""
     X, Y, params = _problem([40, 64, 32, 3], 2600, "float64", head="softmax")
     activations = network.layer_activations(3, "relu", "softmax")
     made = []
 
-    def spy(*args):
-        made.append(workspace_for(*args))
+    def spy(*args, **kwargs):
+        made.append(Workspace())
         return made[-1]
 
     def fit():
@@ -101,8 +128,8 @@ def test_training_through_its_workspace_trains_as_without(monkeypatch, options):
                             head="softmax", cost_every=1, random_state=0, **options)
     monkeypatch.setattr(training, "workspace_for", spy)
     reused = fit()
-    assert isinstance(made[-1], Workspace)
-    monkeypatch.setattr(training, "workspace_for", lambda *args: None)
+    assert len(made) == 1
+    monkeypatch.setattr(training, "workspace_for", lambda *args, **kwargs: None)
     fresh = fit()
     assert reused.costs == fresh.costs
     for key in fresh.params:

@@ -132,7 +132,8 @@ class ArraySource:
             self.total_weight = namespace(S).sum(kept)
         self.draw = _dropout(dropout, X, rng, hidden)
         batch_m = X.shape[1] if self.full_batch else min(batch_size, self.m)  # a batch's examples
-        self.workspace = workspace_for(X, max([*hidden, Y.shape[0]]), batch_m)  # None unless NumPy
+        self.workspace = workspace_for(X, max([*hidden, Y.shape[0]]), batch_m,  # None unless NumPy
+                                       batches=not self.full_batch)
         self.replayable = self.full_batch and self.draw is None
         self.compile, self.scan, self.forbid_sync = be.compile, be.scan, be.forbid_sync
         if self.full_batch or self.draw is not None:
