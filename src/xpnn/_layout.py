@@ -145,11 +145,11 @@ def workspace_for(x: Any, rows: int, columns: int, *, batches: bool = False) -> 
     (``batches``). Smaller arrays come from the heap's free lists at no page-fault cost, and
     the workspace's lookups (about 1 us a call) would then cost more than they save.
 
-    Measured on the 2-core VM, one process per fit (benchmarks guide, "A training step's
-    arrays, reused"): full-batch fits took 0.43-0.58x the time with a workspace from 156 KiB
-    arrays up; mini-batch fits 1.03-1.16x from 78 KiB to 3.9 MiB (a mini-batch epoch frees
-    its gathered copy of the data, after which malloc serves arrays up to that size from the
-    heap) and 0.70-0.88x at 8-32 MiB."""
+    Measured on the 2-core VM, one process per fit (``benchmarks/workspace_loop.py``; the
+    benchmarks guide, "A training step's arrays, reused"): full-batch fits took 0.49-0.63x the
+    time with a workspace from 156 KiB arrays up; mini-batch epochs 1.04-1.14x from 78 KiB to
+    4 MiB (an epoch frees its gathered copy of the data, after which malloc serves arrays up
+    to that size from its heap) and 0.65-0.74x at 8 MiB."""
     least = 8 * 1024 * 1024 if batches else 128 * 1024
     if type(x) is not np.ndarray or rows * columns * x.dtype.itemsize < least:
         return None
